@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 
 from .errors import (
     AntomConnectionError,
@@ -376,6 +377,9 @@ class AntomClient:
         except requests.Timeout:
             raise AntomTimeout(f"{operation}: Antom's answer stalled past {self.timeout[1]}s", **ctx) from None
         except requests.RequestException as exc:
+            # requests re-raises a read timeout inside the body as a plain ConnectionError.
+            if exc.args and isinstance(exc.args[0], ReadTimeoutError):
+                raise AntomTimeout(f"{operation}: Antom's answer stalled past {self.timeout[1]}s", **ctx) from None
             raise AntomConnectionError(
                 f"{operation}: connection broke while reading ({type(exc).__name__})", **ctx
             ) from None
@@ -431,7 +435,8 @@ def _one_of(**ids: str | None) -> dict[str, str]:
 def _parse_json(raw: bytes) -> dict[str, Any] | None:
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
+        # RecursionError: a hostile body of deeply nested arrays fits well inside the size limit.
         return None
     return data if isinstance(data, dict) else None
 

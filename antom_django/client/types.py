@@ -147,7 +147,9 @@ class PaymentInquiry(AntomResponse):
 
     @classmethod
     def from_wire(cls, result: Result, data: dict[str, Any]) -> PaymentInquiry:
-        txs = data.get("transactions") or []
+        txs = data.get("transactions")
+        if not isinstance(txs, list):
+            txs = []
         return cls(
             result=result,
             raw=data,
