@@ -1,0 +1,72 @@
+"""``Notification``: every message Antom sent us, stored raw before it is applied."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Notification(models.Model):
+    """One inbound notification exactly as received, with what we made of it."""
+
+    class Outcome(models.TextChoices):
+        RECEIVED = "RECEIVED", _("Received, not yet applied")
+        APPLIED = "APPLIED", _("Applied")
+        DUPLICATE = "DUPLICATE", _("Duplicate of an applied notification")
+        REJECTED = "REJECTED", _("Rejected (signature or format)")
+        UNKNOWN_PAYMENT = "UNKNOWN_PAYMENT", _("No such payment here")
+        IGNORED = "IGNORED", _("Not a type we act on")
+        ERROR = "ERROR", _("Error while applying")
+
+    body = models.TextField(help_text="The raw request body, as received (signatures cover these bytes).")
+    notify_type = models.CharField(
+        max_length=32, blank=True, default="", db_index=True, help_text="notifyType, e.g. PAYMENT_RESULT."
+    )
+    client_id = models.CharField(max_length=128, blank=True, default="", help_text="client-id header.")
+    request_time = models.CharField(max_length=64, blank=True, default="", help_text="request-time header, as sent.")
+    signature_verified = models.BooleanField(default=False, help_text="The signature verified with Antom's key.")
+    outcome = models.CharField(
+        max_length=20,
+        choices=Outcome.choices,
+        default=Outcome.RECEIVED,
+        db_index=True,
+        help_text="What applying it did.",
+    )
+    error = models.TextField(blank=True, default="", help_text="Why it was rejected or failed, or what to review.")
+    payment = models.ForeignKey(
+        "antom_django.Payment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="notifications",
+        help_text="The payment it was about, once found.",
+    )
+    dedupe_key = models.CharField(
+        max_length=200,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="notifyType + Antom id + result, set only on the applied copy: duplicates collide with it.",
+    )
+    remote_addr = models.GenericIPAddressField(null=True, blank=True, help_text="Sender's IP address.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, help_text="When it arrived.")
+    processed_at = models.DateTimeField(null=True, blank=True, help_text="When it was applied (or refused).")
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["payment", "created_at"], name="antom_notif_payment_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.notify_type or '?'} {self.outcome} #{self.pk}"
+
+    def payload(self) -> dict[str, Any]:
+        """The body parsed as a JSON object; ``ValueError`` if it is not one."""
+        data = json.loads(self.body)
+        if not isinstance(data, dict):
+            raise ValueError("notification body is not a JSON object")
+        return data

@@ -1,0 +1,177 @@
+"""The state machine: the one table of allowed transitions, and how Antom's statuses map onto it.
+
+Everything here is pure (no database, no network) so the rules can be read, tested and
+reasoned about in one place. The service layer asks :func:`decide` before changing any
+status and does nothing unless the answer is :attr:`Decision.APPLY`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+
+from .models.capture import Capture
+from .models.payment import Payment
+from .models.refund import Refund
+
+P = Payment.Status
+C = Capture.Status
+R = Refund.Status
+
+PAYMENT_TRANSITIONS: Mapping[str, frozenset[str]] = {
+    P.INITIATED: frozenset(
+        {P.PENDING, P.PROCESSING, P.AUTHORIZED, P.PARTIALLY_CAPTURED, P.SUCCEEDED, P.FAILED, P.CANCELLED}
+    ),
+    P.PENDING: frozenset({P.PROCESSING, P.AUTHORIZED, P.PARTIALLY_CAPTURED, P.SUCCEEDED, P.FAILED, P.CANCELLED}),
+    P.PROCESSING: frozenset({P.AUTHORIZED, P.PARTIALLY_CAPTURED, P.SUCCEEDED, P.FAILED, P.CANCELLED}),
+    P.AUTHORIZED: frozenset({P.PARTIALLY_CAPTURED, P.SUCCEEDED, P.CANCELLED}),
+    P.PARTIALLY_CAPTURED: frozenset({P.SUCCEEDED}),
+    P.SUCCEEDED: frozenset({P.REFUNDED}),
+    P.REFUNDED: frozenset(),
+    P.FAILED: frozenset(),
+    P.CANCELLED: frozenset(),
+}
+"""Payment status → the statuses it may move to. Forward only: no cycles, nothing leaves a final state."""
+
+CAPTURE_TRANSITIONS: Mapping[str, frozenset[str]] = {
+    C.PENDING: frozenset({C.SUCCEEDED, C.FAILED}),
+    C.SUCCEEDED: frozenset(),
+    C.FAILED: frozenset(),
+}
+
+REFUND_TRANSITIONS: Mapping[str, frozenset[str]] = {
+    R.PENDING: frozenset({R.SUCCEEDED, R.FAILED}),
+    R.SUCCEEDED: frozenset(),
+    R.FAILED: frozenset(),
+}
+
+PAYMENT_PENDING = frozenset({P.INITIATED, P.PENDING, P.PROCESSING})
+"""The buyer's payment has no known outcome yet (keep polling)."""
+PAYMENT_FINAL = frozenset(s for s, nxt in PAYMENT_TRANSITIONS.items() if not nxt)
+PAYMENT_PAID = frozenset({P.AUTHORIZED, P.PARTIALLY_CAPTURED, P.SUCCEEDED, P.REFUNDED})
+"""Money was authorized or moved."""
+CAPTURABLE = frozenset({P.AUTHORIZED, P.PARTIALLY_CAPTURED})
+CANCELLABLE = frozenset({P.INITIATED, P.PENDING, P.PROCESSING, P.AUTHORIZED})
+REFUNDABLE = frozenset({P.PARTIALLY_CAPTURED, P.SUCCEEDED})
+
+# Two final statuses that both mean "no money moved": learning one after the other is not a contradiction.
+_NO_MONEY = frozenset({P.FAILED, P.CANCELLED})
+
+
+class Decision(enum.Enum):
+    """What to do with a fact that says "this is now in status X"."""
+
+    APPLY = "apply"
+    """A real, allowed, forward transition."""
+    SAME = "same"
+    """Already there: a duplicate; change nothing."""
+    STALE = "stale"
+    """An older fact after a newer one (the current status is reachable from it); change nothing."""
+    CONFLICT = "conflict"
+    """Contradicts what we know (e.g. FAIL after SUCCESS); change nothing, flag for review."""
+
+
+def _reachable(table: Mapping[str, frozenset[str]], start: str, goal: str) -> bool:
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        here = todo.pop()
+        if here == goal:
+            return True
+        if here in seen:
+            continue
+        seen.add(here)
+        todo.extend(table.get(here, ()))
+    return False
+
+
+def decide(table: Mapping[str, frozenset[str]], current: str, target: str) -> Decision:
+    """Whether moving from ``current`` to ``target`` is a transition, a no-op or a contradiction."""
+    if target not in table:
+        raise ValueError(f"unknown status {target!r}")
+    if current == target:
+        return Decision.SAME
+    if target in table.get(current, frozenset()):
+        return Decision.APPLY
+    if _reachable(table, target, current) or {current, target} <= _NO_MONEY:
+        return Decision.STALE
+    return Decision.CONFLICT
+
+
+def decide_payment(current: str, target: str) -> Decision:
+    return decide(PAYMENT_TRANSITIONS, current, target)
+
+
+def decide_capture(current: str, target: str) -> Decision:
+    return decide(CAPTURE_TRANSITIONS, current, target)
+
+
+def decide_refund(current: str, target: str) -> Decision:
+    return decide(REFUND_TRANSITIONS, current, target)
+
+
+# -- Antom's vocabulary → ours ------------------------------------------------
+
+
+def paid_status(is_authorization: bool) -> str:
+    """A successful card payment is an authorization to capture, or (auto-captured) money taken."""
+    return P.AUTHORIZED if is_authorization else P.SUCCEEDED
+
+
+def payment_status_from_inquiry(payment_status: str, *, is_authorization: bool) -> str | None:
+    """inquiryPayment ``paymentStatus`` → our status; ``None`` for values we do not know."""
+    return {
+        "SUCCESS": paid_status(is_authorization),
+        "FAIL": P.FAILED,
+        "CANCELLED": P.CANCELLED,
+        # PENDING: "the buyer completed the payment, waiting for the final result".
+        "PENDING": P.PROCESSING,
+        "PROCESSING": P.PROCESSING,
+    }.get(payment_status)
+
+
+def payment_status_from_notification(notify_type: str, result_status: str, *, is_authorization: bool) -> str | None:
+    """notifyPayment (``PAYMENT_RESULT`` / ``PAYMENT_PENDING``) → our status; ``None`` if it says nothing."""
+    if notify_type == "PAYMENT_PENDING":
+        # Antom: S here means "the buyer finished, the result is not final yet", never success.
+        return P.PROCESSING if result_status in ("S", "U") else None
+    if notify_type == "PAYMENT_RESULT":
+        return {"S": paid_status(is_authorization), "F": P.FAILED, "U": P.PROCESSING}.get(result_status)
+    return None
+
+
+def ledger_status_from_result(result_status: str) -> str | None:
+    """A capture/refund ``resultStatus`` → ledger status; U (and anything else) settles nothing."""
+    return {"S": C.SUCCEEDED, "F": C.FAILED}.get(result_status)
+
+
+def refund_status_from_notification(refund_status: str, result_status: str) -> str | None:
+    """REFUND_RESULT: ``refundStatus`` SUCCESS/FAIL decides; ``result`` only when it is absent."""
+    if refund_status:
+        return {"SUCCESS": R.SUCCEEDED, "FAIL": R.FAILED}.get(refund_status)
+    return ledger_status_from_result(result_status)
+
+
+def ledger_status_from_transaction(transaction_status: str, result_status: str | None) -> str | None:
+    """An inquiry ``transactions[]`` item → ledger status.
+
+    Antom's guide shows ``transactionResult`` carrying the outcome (a failed capture with
+    ``transactionStatus`` SUCCESS and ``resultStatus`` F), so the result wins when present.
+    """
+    if result_status:
+        return ledger_status_from_result(result_status)
+    return {"SUCCESS": C.SUCCEEDED, "FAIL": C.FAILED, "CANCELLED": C.FAILED}.get(transaction_status)
+
+
+def payment_status_from_ledger(
+    current: str, *, amount: int, captured: int, refunded: int, final_capture: bool = False
+) -> str:
+    """The status the capture/refund totals call for (``current`` if they call for nothing new)."""
+    target = current
+    if captured > 0:
+        target = P.SUCCEEDED if captured >= amount or final_capture else P.PARTIALLY_CAPTURED
+        if current in (P.SUCCEEDED, P.REFUNDED):
+            target = current
+    if target == P.SUCCEEDED and 0 < captured <= refunded:
+        target = P.REFUNDED
+    return target
