@@ -6,7 +6,7 @@ PYTHON ?= python3
 ANTOM_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 export ANTOM_TEST_DATABASE_URL
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench bench-smoke install clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,11 +24,15 @@ lint: $(VENV)/.installed
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) manage.py check --fail-level WARNING
 
-test: lint
+test: lint bench-smoke
 	$(PY) -m pytest
 
+# Full signing benchmark (fails if a target is missed); the smoke run only checks agreement with the SDK.
 bench: $(VENV)/.installed
-	$(PY) bench/run.py
+	$(PY) bench/signing.py
+
+bench-smoke: $(VENV)/.installed
+	$(PY) bench/signing.py --smoke
 
 clean:
 	rm -rf $(VENV) build *.egg-info tests/test.sqlite3
