@@ -8,7 +8,7 @@ import os
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
 
 from .errors import KeyFormatError
 
@@ -28,6 +28,9 @@ def _as_text(value: str | bytes, what: str) -> str:
     value = value.strip()
     if not value:
         raise KeyFormatError(f"{what} is empty")
+    if "-----BEGIN" in value and "\\n" in value:
+        # A PEM squeezed onto one line in a .env file keeps its newlines as literal "\n".
+        value = value.replace("\\n", "\n")
     return value
 
 
@@ -45,12 +48,21 @@ def _b64_der(text: str, what: str) -> bytes:
     return der
 
 
+_FAMILIES = (
+    ((ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey), "an EC (elliptic-curve)"),
+    ((ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey), "an Ed25519"),
+    ((ed448.Ed448PrivateKey, ed448.Ed448PublicKey), "an Ed448"),
+    ((dsa.DSAPrivateKey, dsa.DSAPublicKey), "a DSA"),
+    ((x25519.X25519PrivateKey, x25519.X25519PublicKey), "an X25519"),
+    ((x448.X448PrivateKey, x448.X448PublicKey), "an X448"),
+)
+
+
 def _describe(key: object) -> str:
-    name = type(key).__name__.lstrip("_")
-    for family in ("EllipticCurve", "Ed25519", "Ed448", "DSA", "DH", "X25519", "X448"):
-        if family.lower() in name.lower():
+    for types, family in _FAMILIES:
+        if isinstance(key, types):
             return family
-    return name
+    return f"a {type(key).__name__.lstrip('_')}"
 
 
 def load_private_key(value: str | bytes, *, what: str = "private key") -> rsa.RSAPrivateKey:
@@ -72,7 +84,7 @@ def load_private_key(value: str | bytes, *, what: str = "private key") -> rsa.RS
             f"{what} could not be parsed as an RSA private key (PKCS#8 or PKCS#1, base64 DER or PEM)"
         ) from None
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise KeyFormatError(f"{what} is a {_describe(key)} key; Antom uses RSA keys")
+        raise KeyFormatError(f"{what} is {_describe(key)} key; Antom uses RSA keys")
     return key
 
 
@@ -105,7 +117,7 @@ def load_public_key(value: str | bytes, *, what: str = "public key") -> rsa.RSAP
             f"{what} could not be parsed as an RSA public key (SubjectPublicKeyInfo or PKCS#1, base64 DER or PEM)"
         ) from None
     if not isinstance(key, rsa.RSAPublicKey):
-        raise KeyFormatError(f"{what} is a {_describe(key)} key; Antom uses RSA keys")
+        raise KeyFormatError(f"{what} is {_describe(key)} key; Antom uses RSA keys")
     return key
 
 
