@@ -1,0 +1,34 @@
+"""The service layer: the one code path from views, tasks, admin and the shell to Antom and the models.
+
+Every function that changes a payment does it in ``transaction.atomic`` holding the payment's
+row lock (``select_for_update``), records a :class:`~antom_django.models.PaymentEvent` per
+change with its :class:`~antom_django.models.Source`, and sends signals after commit.
+Pass ``client=`` to use another :class:`~antom_django.client.AntomClient` than the one built
+from settings.
+"""
+
+from __future__ import annotations
+
+from ..models import Source
+from .actions import cancel, capture, refund, retry_capture, retry_refund
+from .notifications import apply_notification, dedupe_key
+from .results import PaymentFact, apply_payment_result, claim_inquiry, sync_payment
+from .sessions import retry_session, session_is_usable, start_payment
+
+__all__ = [
+    "PaymentFact",
+    "Source",
+    "apply_notification",
+    "apply_payment_result",
+    "cancel",
+    "capture",
+    "claim_inquiry",
+    "dedupe_key",
+    "refund",
+    "retry_capture",
+    "retry_refund",
+    "retry_session",
+    "session_is_usable",
+    "start_payment",
+    "sync_payment",
+]

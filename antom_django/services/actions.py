@@ -1,0 +1,304 @@
+"""Money-moving requests: capture, cancel (void) and refund.
+
+Each follows the same three steps so a crash or timeout can never move money twice:
+1. under the payment's row lock, check the rules, create the ledger row with a fresh
+   request id and commit;
+2. call Antom outside any lock or transaction;
+3. under the lock again, apply Antom's answer. An unknown answer (U, timeout, 5xx)
+   leaves the row PENDING; :func:`retry_capture` / :func:`retry_refund`, an inquiry
+   or a notification settles it later with the same request id.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.utils import timezone
+
+from ..client.errors import AntomError, AntomFailed, AntomOutcomeUnknown
+from ..conf import antom_settings
+from ..exceptions import AmountExceeded, GatewayRefused, InvalidAmount, InvalidTransition
+from ..models import Capture, Payment, PaymentEvent, Refund, Source
+from ..state import CANCELLABLE, CAPTURABLE, REFUNDABLE, ledger_status_from_result
+from .context import Ctx, atomic, get_client, ledger_total, lock, move, record, user_or_none
+from .ledger import settle_capture, settle_refund
+
+if TYPE_CHECKING:
+    from ..client.api import AntomClient
+
+P = Payment.Status
+C = Capture.Status
+R = Refund.Status
+
+
+def _check_amount(amount: Any, left: int, what: str, payment: Payment) -> int:
+    if amount is None:
+        amount = left
+    elif isinstance(amount, bool) or not isinstance(amount, int):
+        raise InvalidAmount(f"{what} amount must be an int of minor units, not {amount!r}", payment=payment)
+    elif amount <= 0:
+        raise InvalidAmount(f"{what} amount must be positive, not {amount}", payment=payment)
+    if left <= 0:
+        raise AmountExceeded(f"nothing left to {what} on payment {payment.payment_request_id}", payment=payment)
+    if amount > left:
+        raise AmountExceeded(
+            f"cannot {what} {amount}: only {left} {payment.currency} minor units left to {what} "
+            "(requests still in flight count)",
+            payment=payment,
+        )
+    return int(amount)
+
+
+# -- capture ------------------------------------------------------------------
+
+
+def capture(
+    payment: Payment,
+    amount: int | None = None,
+    *,
+    source: str = Source.API,
+    user: Any = None,
+    final: bool | None = None,
+    client: AntomClient | None = None,
+) -> Capture:
+    """Capture ``amount`` minor units (default: all that is left) of an authorized payment.
+
+    Returns the :class:`Capture`: SUCCEEDED, FAILED (see ``result_code``), or PENDING when
+    Antom's answer is unknown. ``final=True`` sends ``isLastCapture`` and ends capturing
+    after this one. Raises :class:`InvalidTransition` / :class:`AmountExceeded` /
+    :class:`InvalidAmount` before anything is sent.
+    """
+    antom = get_client(client)
+    ctx = Ctx(source=source, user=user)
+    with atomic():
+        locked = lock(payment)
+        if locked.status not in CAPTURABLE:
+            raise InvalidTransition(f"cannot capture a payment that is {locked.status}", payment=locked)
+        if not locked.payment_id:
+            raise InvalidTransition("Antom has not given this payment a paymentId yet", payment=locked)
+        if locked.cancel_requested_at is not None:
+            raise InvalidTransition("a cancel of this payment is in flight; sync it first", payment=locked)
+        if locked.auth_expires_at is not None and locked.auth_expires_at <= timezone.now():
+            raise InvalidTransition(f"the authorization expired at {locked.auth_expires_at}", payment=locked)
+        left = locked.amount - ledger_total(locked.captures, C.SUCCEEDED, C.PENDING)
+        value = _check_amount(amount, left, "capture", locked)
+        row = Capture.objects.create(
+            payment=locked,
+            amount=value,
+            currency=locked.currency,
+            is_last_capture=final,
+            source=source,
+            requested_by=user_or_none(user),
+        )
+        record(locked, PaymentEvent.Kind.REQUEST, ctx, capture=row, operation="capture", amount=value)
+    return _send_capture(row, ctx, antom)
+
+
+def retry_capture(
+    capture: Capture, *, source: str = Source.SWEEP, user: Any = None, client: AntomClient | None = None
+) -> Capture:
+    """Send a PENDING capture again with its own ``captureRequestId`` (Antom answers idempotently)."""
+    capture.refresh_from_db()
+    if capture.status != C.PENDING:
+        return capture
+    return _send_capture(capture, Ctx(source=source, user=user), get_client(client))
+
+
+def _send_capture(row: Capture, ctx: Ctx, antom: AntomClient) -> Capture:
+    payment = row.payment
+    try:
+        answer = antom.capture(
+            capture_request_id=row.capture_request_id,
+            payment_id=payment.payment_id,
+            amount=row.money,
+            is_last_capture=row.is_last_capture,
+        )
+    except AntomError as exc:
+        return _capture_error(row, exc, ctx)
+    with atomic():
+        locked = lock(payment)
+        row.refresh_from_db()
+        settle_capture(
+            locked,
+            row,
+            ledger_status_from_result(answer.result.status),
+            ctx,
+            amount=answer.capture_amount,
+            capture_id=answer.capture_id,
+            result_code=answer.result.code,
+            result_message=answer.result.message,
+            when=answer.capture_time,
+            raw=answer.raw,
+        )
+    row.refresh_from_db()
+    return row
+
+
+def _capture_error(row: Capture, exc: AntomError, ctx: Ctx) -> Capture:
+    with atomic():
+        locked = lock(row.payment)
+        row.refresh_from_db()
+        if isinstance(exc, AntomFailed):
+            settle_capture(
+                locked,
+                row,
+                C.FAILED,
+                ctx,
+                result_code=exc.result_code or "",
+                result_message=exc.result_message or "",
+            )
+        elif isinstance(exc, AntomOutcomeUnknown):
+            record(locked, PaymentEvent.Kind.OUTCOME_UNKNOWN, ctx, capture=row, operation="capture", error=str(exc))
+        else:
+            raise exc
+    row.refresh_from_db()
+    return row
+
+
+# -- cancel -------------------------------------------------------------------
+
+
+def cancel(
+    payment: Payment, *, source: str = Source.API, user: Any = None, client: AntomClient | None = None
+) -> Payment:
+    """Cancel a payment whose money has not been captured (void the authorization).
+
+    Returns the payment CANCELLED. Antom's F raises :class:`GatewayRefused`; an unknown
+    outcome re-raises :class:`~antom_django.client.AntomOutcomeUnknown` with the cancel still
+    marked in flight (``cancel_requested_at``), which blocks captures until an inquiry
+    or a retried cancel settles it.
+    """
+    antom = get_client(client)
+    ctx = Ctx(source=source, user=user)
+    with atomic():
+        locked = lock(payment)
+        if locked.status == P.CANCELLED:
+            return locked
+        if locked.status not in CANCELLABLE:
+            raise InvalidTransition(f"cannot cancel a payment that is {locked.status}", payment=locked)
+        if locked.captures.filter(status__in=[C.SUCCEEDED, C.PENDING]).exists():
+            raise InvalidTransition("money was captured or a capture is in flight; refund instead", payment=locked)
+        locked.cancel_requested_at = timezone.now()
+        locked.save(update_fields=["cancel_requested_at", "updated_at"])
+        record(locked, PaymentEvent.Kind.REQUEST, ctx, operation="cancel")
+    try:
+        if locked.payment_id:
+            answer = antom.cancel(payment_id=locked.payment_id)
+        else:
+            answer = antom.cancel(payment_request_id=locked.payment_request_id)
+    except AntomFailed as exc:
+        with atomic():
+            locked = lock(payment)
+            locked.cancel_requested_at = None
+            locked.save(update_fields=["cancel_requested_at", "updated_at"])
+            record(locked, PaymentEvent.Kind.REQUEST, ctx, operation="cancel", refused=exc.result_code or "F")
+        raise GatewayRefused(
+            f"Antom refused to cancel: {exc.result_code or 'no result code'}",
+            payment=locked,
+            result_code=exc.result_code or "",
+            result_message=exc.result_message or "",
+        ) from exc
+    except AntomOutcomeUnknown as exc:
+        with atomic():
+            record(lock(payment), PaymentEvent.Kind.OUTCOME_UNKNOWN, ctx, operation="cancel", error=str(exc))
+        raise
+    with atomic():
+        locked = lock(payment)
+        move(locked, P.CANCELLED, ctx, cancel_time=str(answer.cancel_time or ""))
+    return locked
+
+
+# -- refund -------------------------------------------------------------------
+
+
+def refund(
+    payment: Payment,
+    amount: int | None = None,
+    *,
+    reason: str = "",
+    source: str = Source.API,
+    user: Any = None,
+    client: AntomClient | None = None,
+) -> Refund:
+    """Refund ``amount`` minor units (default: all that is left) of the captured money.
+
+    Returns the :class:`Refund`: SUCCEEDED, FAILED (see ``result_code``) or PENDING when the
+    answer is unknown. Refunds in flight count against what is left, so two concurrent
+    refunds can never exceed what was captured.
+    """
+    antom = get_client(client)
+    ctx = Ctx(source=source, user=user)
+    with atomic():
+        locked = lock(payment)
+        if locked.status not in REFUNDABLE:
+            raise InvalidTransition(f"cannot refund a payment that is {locked.status}", payment=locked)
+        left = locked.captured_amount - ledger_total(locked.refunds, R.SUCCEEDED, R.PENDING)
+        value = _check_amount(amount, left, "refund", locked)
+        row = Refund.objects.create(
+            payment=locked,
+            amount=value,
+            currency=locked.currency,
+            reason=(reason or "")[:256],
+            source=source,
+            requested_by=user_or_none(user),
+        )
+        record(locked, PaymentEvent.Kind.REQUEST, ctx, refund=row, operation="refund", amount=value)
+    return _send_refund(row, ctx, antom)
+
+
+def retry_refund(
+    refund: Refund, *, source: str = Source.SWEEP, user: Any = None, client: AntomClient | None = None
+) -> Refund:
+    """Send a PENDING refund again with its own ``refundRequestId``."""
+    refund.refresh_from_db()
+    if refund.status != R.PENDING:
+        return refund
+    return _send_refund(refund, Ctx(source=source, user=user), get_client(client))
+
+
+def _send_refund(row: Refund, ctx: Ctx, antom: AntomClient) -> Refund:
+    payment = row.payment
+    try:
+        answer = antom.refund(
+            refund_request_id=row.refund_request_id,
+            payment_id=payment.payment_id,
+            amount=row.money,
+            reason=row.reason or None,
+            notify_url=antom_settings.NOTIFY_URL,
+        )
+    except AntomError as exc:
+        with atomic():
+            locked = lock(payment)
+            row.refresh_from_db()
+            if isinstance(exc, AntomFailed):
+                settle_refund(
+                    locked,
+                    row,
+                    R.FAILED,
+                    ctx,
+                    result_code=exc.result_code or "",
+                    result_message=exc.result_message or "",
+                )
+            elif isinstance(exc, AntomOutcomeUnknown):
+                record(locked, PaymentEvent.Kind.OUTCOME_UNKNOWN, ctx, refund=row, operation="refund", error=str(exc))
+            else:
+                raise
+        row.refresh_from_db()
+        return row
+    with atomic():
+        locked = lock(payment)
+        row.refresh_from_db()
+        settle_refund(
+            locked,
+            row,
+            ledger_status_from_result(answer.result.status),
+            ctx,
+            amount=answer.refund_amount,
+            refund_id=answer.refund_id,
+            result_code=answer.result.code,
+            result_message=answer.result.message,
+            when=answer.refund_time,
+            raw=answer.raw,
+        )
+    row.refresh_from_db()
+    return row

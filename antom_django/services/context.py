@@ -1,0 +1,123 @@
+"""What every state change needs to know: who told us, and the shared helpers that record it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.db.models import Sum
+
+from .. import signals
+from ..conf import antom_settings
+from ..models import Capture, Payment, PaymentEvent, Refund, Source
+from ..state import PAYMENT_PAID, Decision, decide_payment, paid_status
+
+if TYPE_CHECKING:
+    from ..client.api import AntomClient
+    from ..models import Notification
+
+
+@dataclass
+class Ctx:
+    """The source of a fact or request, carried to every event and signal it causes."""
+
+    source: str = Source.SYSTEM
+    notification: Notification | None = None
+    user: Any = None
+    reviews: list[str] = field(default_factory=list)
+    """Review reasons raised while applying (so a notification can record them)."""
+
+
+def get_client(client: AntomClient | None) -> AntomClient:
+    """The injected client (tests, several accounts) or the shared one built from settings."""
+    return client if client is not None else antom_settings.get_client()
+
+
+def lock(payment: Payment | int) -> Payment:
+    """Re-read the payment with its row locked; call inside ``transaction.atomic``."""
+    pk = payment.pk if isinstance(payment, Payment) else payment
+    return Payment.objects.select_for_update().get(pk=pk)
+
+
+def user_or_none(user: Any) -> Any:
+    """Only saved users go in foreign keys (``AnonymousUser`` does not)."""
+    return user if getattr(user, "pk", None) is not None and getattr(user, "is_authenticated", False) else None
+
+
+def record(
+    payment: Payment,
+    kind: str,
+    ctx: Ctx,
+    *,
+    from_status: str = "",
+    to_status: str = "",
+    capture: Capture | None = None,
+    refund: Refund | None = None,
+    **detail: Any,
+) -> PaymentEvent:
+    """Append one line to the payment's timeline."""
+    return PaymentEvent.objects.create(
+        payment=payment,
+        kind=kind,
+        source=ctx.source,
+        from_status=from_status,
+        to_status=to_status,
+        capture=capture,
+        refund=refund,
+        notification=ctx.notification if ctx.notification is not None and ctx.notification.pk else None,
+        user=user_or_none(ctx.user),
+        detail={k: v for k, v in detail.items() if v not in (None, "")},
+    )
+
+
+def flag(payment: Payment, reason: str, ctx: Ctx, **detail: Any) -> None:
+    """Mark the payment for review (once per distinct reason) without touching its status."""
+    ctx.reviews.append(reason)
+    if payment.needs_review and reason in payment.review_reason.splitlines():
+        return
+    payment.needs_review = True
+    payment.review_reason = "\n".join(filter(None, [payment.review_reason, reason]))
+    payment.save(update_fields=["needs_review", "review_reason", "updated_at"])
+    record(payment, PaymentEvent.Kind.REVIEW, ctx, reason=reason, **detail)
+    signals.send_on_commit(signals.payment_needs_review, payment=payment, source=ctx.source, reason=reason)
+
+
+def move(payment: Payment, target: str, ctx: Ctx, **detail: Any) -> Decision:
+    """Move the (locked) payment to ``target`` if the state table allows it; flag contradictions."""
+    current = payment.status
+    decision = decide_payment(current, target)
+    if decision is Decision.CONFLICT:
+        flag(payment, f"Antom says {target} but the payment is {current}", ctx, **detail)
+    if decision is not Decision.APPLY:
+        return decision
+    payment.status = target
+    payment.save(update_fields=["status", "updated_at"])
+    record(payment, PaymentEvent.Kind.STATUS, ctx, from_status=current, to_status=target, **detail)
+    send = signals.send_on_commit
+    send(signals.payment_status_changed, payment=payment, source=ctx.source, from_status=current, to_status=target)
+    P = Payment.Status
+    if payment.is_authorization and current not in PAYMENT_PAID and target in PAYMENT_PAID:
+        send(signals.payment_authorized, payment=payment, source=ctx.source)
+    if target == P.SUCCEEDED:
+        send(signals.payment_succeeded, payment=payment, source=ctx.source)
+    elif target == P.FAILED:
+        send(signals.payment_failed, payment=payment, source=ctx.source)
+    elif target == P.CANCELLED:
+        send(signals.payment_cancelled, payment=payment, source=ctx.source)
+    return decision
+
+
+def ledger_total(queryset: Any, *statuses: str) -> int:
+    """Sum of ``amount`` over ledger rows in ``statuses``."""
+    return int(queryset.filter(status__in=statuses).aggregate(total=Sum("amount"))["total"] or 0)
+
+
+def success_status(payment: Payment) -> str:
+    """What a successful payment result means for this payment."""
+    return paid_status(payment.is_authorization)
+
+
+def atomic() -> Any:
+    """``transaction.atomic`` on the default database (one place to change it)."""
+    return transaction.atomic()

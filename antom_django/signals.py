@@ -1,0 +1,54 @@
+"""Signals sent once per real transition, after the transaction that made it commits.
+
+Every signal is sent with ``sender=Payment`` and the keyword arguments ``payment`` and
+``source`` (a :class:`~antom_django.models.Source` value); capture and refund signals add
+``capture`` / ``refund``; ``payment_status_changed`` adds ``from_status`` and ``to_status``.
+Receivers run with ``send_robust``: one that raises is logged and neither undoes the
+payment's state nor stops the other receivers.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.dispatch import Signal
+
+logger = logging.getLogger("antom_django.signals")
+
+payment_status_changed = Signal()
+"""Any payment status change (``from_status``, ``to_status``)."""
+payment_authorized = Signal()
+"""An authorization-only payment's card was authorized: money is held and waits for a capture."""
+payment_succeeded = Signal()
+"""The payment is SUCCEEDED: captured in full (or as a last partial capture), or charged outright."""
+payment_failed = Signal()
+"""The buyer's payment failed (declined, expired, refused by Antom)."""
+payment_cancelled = Signal()
+"""The payment was cancelled or its authorization voided."""
+payment_needs_review = Signal()
+"""Antom told us something we refused to apply; ``reason`` says what."""
+capture_succeeded = Signal()
+capture_failed = Signal()
+refund_succeeded = Signal()
+refund_failed = Signal()
+
+
+def send_on_commit(signal: Signal, **kwargs: Any) -> None:
+    """Queue ``signal`` to be sent after the current transaction commits (at once outside one)."""
+    transaction.on_commit(lambda: send_now(signal, **kwargs))
+
+
+def send_now(signal: Signal, **kwargs: Any) -> None:
+    """Send to every receiver; log (never raise) what a receiver raises."""
+    from .models import Payment
+
+    for receiver, result in signal.send_robust(sender=Payment, **kwargs):
+        if isinstance(result, Exception):
+            logger.error(
+                "antom_django signal receiver %r failed for payment %s",
+                receiver,
+                getattr(kwargs.get("payment"), "payment_request_id", "?"),
+                exc_info=(type(result), result, result.__traceback__),
+            )
