@@ -91,7 +91,7 @@ class SandboxApp:
                         "result": {
                             "resultCode": "UNKNOWN_EXCEPTION",
                             "resultStatus": "U",
-                            "resultMessage": "An API call has failed, which is caused by unknown reasons.",
+                            "resultMessage": "The outcome is unknown; retry with the same request id or inquire.",
                         }
                     }
         return self._signed(request, client_id, answer)

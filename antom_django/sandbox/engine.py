@@ -24,7 +24,7 @@ from .scheduler import Scheduler
 from .store import SUCCESS, Capture, Payment, Result, Session, Store, iso
 
 CLOSED = Result("ORDER_IS_CLOSED", "F", "The payment session expired before the buyer paid.")
-CAPTURE_FAILED = Result("PROCESS_FAIL", "F", "General business failure. No retry.")
+CAPTURE_FAILED = Result("PROCESS_FAIL", "F", "The card network refused the capture.")
 
 
 class CheckoutError(Exception):
