@@ -115,6 +115,7 @@ def test_payment_capture_and_refund_notifications(
     refunded = by_type["REFUND_RESULT"]
     assert refunded.path == "/antom/refunds/"  # refundNotifyUrl beats paymentNotifyUrl
     assert (refunded.payload["refundId"], refunded.payload["refundStatus"]) == (refund.refund_id, "SUCCESS")
+    sandbox.wait_for_notifications(3)
     admin = json.loads(_get(f"{sandbox.url}/sandbox/notifications"))
     assert [n["state"] for n in admin["notifications"]] == ["acked", "acked", "acked"]
 
