@@ -19,7 +19,7 @@ from .faults import Faults
 from .server import MERCHANT_KEY_FILE, SIMULATOR_KEY_FILE, SandboxServer, load_or_create_key
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser, *, verbose_flag: bool = True) -> None:
     net = parser.add_argument_group("network")
     net.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     net.add_argument("--port", type=int, default=8765, help="port (0 picks a free one; default 8765)")
@@ -67,7 +67,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     faults.add_argument("--fault-operations", default="", help="limit API faults to these operations (comma-separated)")
     faults.add_argument("--seed", type=int, help="random seed for rate-based faults")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log every request and notification")
+    if verbose_flag:  # Django commands have their own -v/--verbosity
+        parser.add_argument("-v", "--verbose", action="store_true", help="log every request and notification")
 
 
 def config_from(options: Any) -> SandboxConfig:

@@ -1,0 +1,1 @@
+"""``manage.py`` commands: ``antom_keys``, ``antom_sandbox``."""
