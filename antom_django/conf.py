@@ -66,7 +66,7 @@ class AntomSettings:
 
     def __init__(self) -> None:
         self._cache: dict[str, Any] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: building the client reads the cached keys
 
     @property
     def user_settings(self) -> dict[str, Any]:
