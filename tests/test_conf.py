@@ -187,6 +187,17 @@ def test_get_client_is_rebuilt_and_old_one_closed_on_override(monkeypatch: pytes
     assert closed == [old, new]
 
 
+def test_first_get_client_parses_keys_without_deadlock() -> None:
+    # Regression: the client was built under the cache lock, and parsing the keys took it again.
+    antom_settings.reload()
+    built: list[AntomClient] = []
+    worker = threading.Thread(target=lambda: built.append(antom_settings.get_client()), daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    assert not worker.is_alive(), "get_client() deadlocked"
+    assert built[0] is antom_settings.get_client()
+
+
 def test_get_client_from_threads_builds_one_client() -> None:
     antom_settings.reload()
     seen: list[AntomClient] = []
@@ -196,11 +207,12 @@ def test_get_client_from_threads_builds_one_client() -> None:
         barrier.wait()
         seen.append(antom_settings.get_client())
 
-    threads = [threading.Thread(target=grab) for _ in range(6)]
+    threads = [threading.Thread(target=grab, daemon=True) for _ in range(6)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(timeout=10)
+    assert not any(t.is_alive() for t in threads), "get_client() deadlocked"
     assert len(seen) == 6
     assert len({id(c) for c in seen}) == 1
 
