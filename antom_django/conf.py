@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from .client.api import AntomClient
 
 SETTING_NAME = "ANTOM"
+
+T = TypeVar("T")
 
 DEFAULTS: dict[str, Any] = {
     # Credentials (Antom Dashboard → Developer → Quick start → Integration resources).
@@ -88,12 +91,12 @@ class AntomSettings:
         if client is not None:
             client.close()
 
-    def _cached(self, key: str, build: Any) -> Any:
+    def _cached(self, key: str, build: Callable[[], T]) -> T:
         if key not in self._cache:
             with self._lock:
                 if key not in self._cache:
                     self._cache[key] = build()
-        return self._cache[key]
+        return cast(T, self._cache[key])
 
     def _key_text(self, inline: str, file_setting: str, what: str) -> str:
         value = getattr(self, inline)

@@ -9,6 +9,7 @@ import os
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from .errors import KeyFormatError
 
@@ -121,7 +122,7 @@ def load_public_key(value: str | bytes, *, what: str = "public key") -> rsa.RSAP
     return key
 
 
-def _pkcs1_public(der: bytes) -> object:
+def _pkcs1_public(der: bytes) -> PublicKeyTypes:
     pem = b"-----BEGIN RSA PUBLIC KEY-----\n" + base64.encodebytes(der) + b"-----END RSA PUBLIC KEY-----\n"
     return serialization.load_pem_public_key(pem)
 
