@@ -315,20 +315,26 @@ class AntomClient:
         }
         started = time.perf_counter()
         try:
+            # Never follow a redirect: it would carry the signed request (and a 307/308 its body) elsewhere.
             response = self.session.post(
-                self.gateway_url + wire_path, data=body, headers=headers, timeout=self.timeout, stream=True
+                self.gateway_url + wire_path,
+                data=body,
+                headers=headers,
+                timeout=self.timeout,
+                stream=True,
+                allow_redirects=False,
             )
         except requests.Timeout:
             raise AntomTimeout(f"{operation}: no answer from Antom within {self.timeout}s", **ctx) from None
         except requests.RequestException as exc:
             raise AntomConnectionError(f"{operation}: cannot reach Antom ({type(exc).__name__})", **ctx) from None
+        status = response.status_code
+        ctx["http_status"] = status
         try:
             raw = self._read(response, operation, ctx)
         finally:
             response.close()
         elapsed = (time.perf_counter() - started) * 1000
-        status = response.status_code
-        ctx["http_status"] = status
         data = _parse_json(raw)
         result = Result.from_wire(data.get("result")) if data is not None else None
         logger.info(

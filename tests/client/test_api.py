@@ -951,3 +951,26 @@ def test_nothing_listening_is_a_connection_error(client_kwargs: dict[str, Any]) 
     c = AntomClient(**{**client_kwargs, "gateway_url": f"http://127.0.0.1:{port}"})
     with pytest.raises(AntomConnectionError, match="cannot reach Antom"):
         c.cancel(payment_id="p")
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_redirects_are_not_followed(antom: AntomClient, rsps: responses.RequestsMock, status: int) -> None:
+    # Following one would hand the signed request (and for 307/308 its body) to another host.
+    rsps.add(
+        responses.POST,
+        GATEWAY + sandboxed(api.CAPTURE),
+        status=status,
+        headers={"Location": "https://collector.example/steal"},
+    )
+    with pytest.raises(AntomInvalidResponse, match=f"HTTP {status} with an empty body") as info:
+        antom.capture(capture_request_id="c", payment_id="p", amount=SGD_42)
+    assert info.value.http_status == status
+    assert len(rsps.calls) == 1
+
+
+def test_oversized_error_carries_the_http_status(client_kwargs: dict[str, Any], rsps: responses.RequestsMock) -> None:
+    small = AntomClient(**{**client_kwargs, "max_response_bytes": 10})
+    add_answer(rsps, sandboxed(api.CAPTURE), b"x" * 100, status=502, signed=False)
+    with pytest.raises(AntomInvalidResponse, match="larger than 10 bytes") as info:
+        small.capture(capture_request_id="c", payment_id="p", amount=SGD_42)
+    assert info.value.http_status == 502
