@@ -182,7 +182,7 @@ class Migration(migrations.Migration):
                 (
                     "order_object_id",
                     models.CharField(
-                        blank=True, default="", help_text="Primary key of the merchant order (as text).", max_length=64
+                        blank=True, null=True, help_text="Primary key of the merchant order (as text).", max_length=64
                     ),
                 ),
                 (

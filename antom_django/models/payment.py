@@ -108,7 +108,7 @@ class Payment(TimeStampedModel):
         help_text="Model of the merchant order this payment pays for.",
     )
     order_object_id = models.CharField(
-        max_length=64, blank=True, default="", help_text="Primary key of the merchant order (as text)."
+        max_length=64, null=True, blank=True, help_text="Primary key of the merchant order (as text)."
     )
     order = GenericForeignKey("order_content_type", "order_object_id")
     reference_order_id = models.CharField(

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import responses
+from django.db import connection
 
 from tests.domain.helpers import SIGNALS, FakeAntom
 
@@ -28,6 +29,13 @@ class SignalLog:
     def add(self, name: str, kwargs: dict[str, Any]) -> None:
         with self._lock:
             self.sent.append((name, kwargs))
+
+
+def run_on_commit_callbacks() -> None:
+    """Run what a commit would run, inside a test that never commits (signals are sent on commit)."""
+    while connection.run_on_commit:
+        _, callback, _ = connection.run_on_commit.pop(0)
+        callback()
 
 
 @pytest.fixture
