@@ -905,7 +905,7 @@ class _Stalling(socketserver.BaseRequestHandler):
         self.request.recv(65536)
         self.request.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"res')
         if self.mode == "stall":
-            time.sleep(1.0)
+            time.sleep(2.0)
 
 
 @pytest.fixture
@@ -929,7 +929,7 @@ def local_gateway() -> Iterator[Callable[[str], str]]:
 def test_body_that_stalls_mid_read_is_a_timeout(
     client_kwargs: dict[str, Any], local_gateway: Callable[[str], str]
 ) -> None:
-    c = AntomClient(**{**client_kwargs, "gateway_url": local_gateway("stall"), "read_timeout": 0.2})
+    c = AntomClient(**{**client_kwargs, "gateway_url": local_gateway("stall"), "read_timeout": 0.5})
     with pytest.raises(AntomTimeout, match="stalled") as info:
         c.capture(capture_request_id="c", payment_id="p", amount=SGD_42)
     assert info.value.request_id == "c"
