@@ -887,10 +887,16 @@ def test_trailing_slash_in_gateway_is_dropped(client_kwargs: dict[str, Any], rsp
     assert rsps.calls[0].request.url == GATEWAY + sandboxed(api.CANCEL)
 
 
-def test_response_time_is_whatever_antom_sent(antom: AntomClient, rsps: responses.RequestsMock) -> None:
-    add_answer(rsps, sandboxed(api.CANCEL), fixture("cancel_success"), response_time="1704081601234")
+def test_response_time_header_is_part_of_what_is_verified(antom: AntomClient, rsps: responses.RequestsMock) -> None:
+    path = sandboxed(api.CANCEL)
+    add_answer(rsps, path, fixture("cancel_success"), response_time="1704081601234")
     assert antom.cancel(payment_id="p").result.status == "S"
-    assert RESPONSE_TIME != "1704081601234"
+    body = json.dumps(fixture("cancel_success")).encode()
+    headers = signed_headers(path, body, response_time="1704081601234")
+    headers["response-time"] = RESPONSE_TIME  # signed for one time, sent with another
+    rsps.add(responses.POST, GATEWAY + path, body=body, headers=headers)
+    with pytest.raises(AntomResponseSignatureError, match="does not verify"):
+        antom.cancel(payment_id="p")
 
 
 # -- a real socket: failures in the middle of reading the body ------------------------------
