@@ -27,6 +27,9 @@ _NUMBERS = {
     "NOTIFY_TIME_TOLERANCE": "a positive number of seconds",
     "MAX_RESPONSE_BYTES": "a positive number of bytes",
     "NOTIFY_MAX_BYTES": "a positive number of bytes",
+    "STATUS_REFRESH_INTERVAL": "a positive number of seconds",
+    "NOTIFY_REJECTED_BODY_BYTES": "a positive number of bytes",
+    "NOTIFY_REJECTED_KEEP": "a positive number of records",
 }
 
 CHECK_IDS: dict[str, str] = {
@@ -44,6 +47,9 @@ CHECK_IDS: dict[str, str] = {
     "antom_django.W001": "ANTOM_PUBLIC_KEY is the public half of your own PRIVATE_KEY",
     "antom_django.W002": "RSA key shorter than 2048 bits",
     "antom_django.W003": "NOTIFY_URL or REDIRECT_URL not set",
+    "antom_django.E020": "ADAPTER cannot be imported or is not an AntomAdapter subclass",
+    "antom_django.E021": "PERMISSION_CLASSES or THROTTLE_CLASSES is malformed or names a class that cannot be imported",
+    "antom_django.W020": "ADAPTER does not implement resolve_order, so POST sessions/ cannot work",
 }
 
 
@@ -265,10 +271,77 @@ def _values(raw: dict[str, Any]) -> list[CheckMessage]:
     return out
 
 
+def _api(raw: dict[str, Any]) -> list[CheckMessage]:
+    from django.utils.module_loading import import_string
+
+    from .adapter import AntomAdapter
+
+    out: list[CheckMessage] = []
+    adapter = raw.get("ADAPTER", DEFAULTS["ADAPTER"])
+    try:
+        cls = import_string(adapter) if isinstance(adapter, str) else adapter
+    except ImportError as exc:
+        out.append(
+            _error(
+                "antom_django.E020",
+                f"{SETTING_NAME}['ADAPTER'] {adapter!r} cannot be imported: {exc}.",
+                hint="Give the dotted path of your AntomAdapter subclass, e.g. 'shop.payments.ShopAdapter'.",
+            )
+        )
+        cls = None
+    if cls is not None and not (isinstance(cls, type) and issubclass(cls, AntomAdapter)):
+        out.append(
+            _error(
+                "antom_django.E020",
+                f"{SETTING_NAME}['ADAPTER'] {adapter!r} is not a subclass of antom_django.adapter.AntomAdapter.",
+            )
+        )
+    elif cls is not None and cls.resolve_order is AntomAdapter.resolve_order:
+        out.append(
+            _warning(
+                "antom_django.W020",
+                f"{SETTING_NAME}['ADAPTER'] does not implement resolve_order(); POST antom/sessions/ will fail.",
+                hint="Subclass antom_django.adapter.AntomAdapter, implement resolve_order() for your orders "
+                "and name the class in ANTOM['ADAPTER'].",
+            )
+        )
+    for setting in ("PERMISSION_CLASSES", "THROTTLE_CLASSES"):
+        value = raw.get(setting, DEFAULTS[setting])
+        if not isinstance(value, dict) or not all(isinstance(v, (list, tuple)) for v in value.values()):
+            out.append(
+                _error(
+                    "antom_django.E021",
+                    f"{SETTING_NAME}['{setting}'] must be a dict of endpoint name to a list of class paths.",
+                    hint="Endpoints: 'sessions', 'payments' and 'notify'.",
+                )
+            )
+            continue
+        for endpoint, names in value.items():
+            if endpoint not in ("sessions", "payments", "notify"):
+                out.append(
+                    _error(
+                        "antom_django.E021",
+                        f"{SETTING_NAME}['{setting}'] has an unknown endpoint {endpoint!r}.",
+                        hint="Endpoints: 'sessions', 'payments' and 'notify'.",
+                    )
+                )
+            for name in names:
+                if not isinstance(name, str):
+                    continue
+                try:
+                    import_string(name)
+                except ImportError as exc:
+                    out.append(
+                        _error("antom_django.E021", f"{SETTING_NAME}['{setting}'][{endpoint!r}]: {name!r}: {exc}.")
+                    )
+    return out
+
+
 _CHECKS: list[Callable[[dict[str, Any]], list[CheckMessage]]] = [
     _unknown_names,
     _credentials,
     _environment,
     _urls,
     _values,
+    _api,
 ]

@@ -53,6 +53,17 @@ DEFAULTS: dict[str, Any] = {
     # Result polling.
     "POLL_INTERVAL": 2.0,
     "POLL_WINDOW": 15 * 60,
+    # HTTP API (antom_django.urls): the shop's adapter, per-endpoint permission and throttle classes.
+    "ADAPTER": "antom_django.adapter.AntomAdapter",
+    "PERMISSION_CLASSES": {
+        "sessions": ["rest_framework.permissions.AllowAny"],
+        "payments": ["antom_django.api.permissions.IsPaymentViewer"],
+    },
+    "THROTTLE_CLASSES": {"sessions": [], "payments": [], "notify": []},
+    "STATUS_REFRESH_INTERVAL": 2.0,
+    # Rejected notifications (bad signature, ...) are kept for forensics, bounded in size and count.
+    "NOTIFY_REJECTED_BODY_BYTES": 2048,
+    "NOTIFY_REJECTED_KEEP": 1000,
 }
 
 ENVIRONMENTS = ("sandbox", "production")

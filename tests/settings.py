@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "rest_framework",
+    "drf_spectacular",
     "antom_django",
 ]
 
@@ -66,4 +67,5 @@ ANTOM = {
     "NOTIFY_URL": "https://shop.example.com/antom/notify/",
     "REDIRECT_URL": "https://shop.example.com/checkout/result/",
     "MAX_RETRIES": 0,
+    "ADAPTER": "tests.api.shop.ShopAdapter",
 }

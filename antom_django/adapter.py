@@ -1,0 +1,135 @@
+"""The overridable adapter: how a shop's orders, buyers and URLs meet antom_django.
+
+Subclass :class:`AntomAdapter`, override what your shop needs and name the class
+in ``ANTOM["ADAPTER"]``; everything in the package that needs to know about the
+merchant's orders asks :func:`get_adapter` instead of reading a dozen settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from django.utils.module_loading import import_string
+
+from .client.money import Amount
+from .conf import SETTING_NAME, antom_settings
+
+if TYPE_CHECKING:
+    from django.db.models import Model
+    from django.http import HttpRequest
+
+    from .models import Payment
+
+SESSION_KEY = "antom_payment_request_ids"
+"""Session key holding the payment request ids this browser session created (guest checkout)."""
+
+SESSION_KEEP = 20
+
+
+class OrderNotFound(Exception):
+    """The reference does not name an order this caller can see."""
+
+
+class OrderNotPayable(Exception):
+    """The order exists but this caller may not pay for it (or it needs no payment)."""
+
+
+@dataclass(frozen=True)
+class OrderInfo:
+    """What a payment session needs to know about one merchant order.
+
+    ``amount`` always comes from the merchant's own records; ``buyer`` and ``goods``
+    are passed to Antom as ``order.buyer`` / ``order.goods`` (Antom's field names).
+    """
+
+    reference_order_id: str
+    amount: Amount
+    description: str
+    order: Model | None = None
+    user: Any = None
+    buyer: dict[str, Any] | None = None
+    goods: list[dict[str, Any]] | None = field(default=None)
+
+
+class AntomAdapter:
+    """Hooks between antom_django and the shop; the defaults are safe but know no orders."""
+
+    def resolve_order(self, request: HttpRequest, reference: str) -> OrderInfo:
+        """Turn the client's order reference into :class:`OrderInfo`, or raise :class:`OrderNotFound`.
+
+        Look the order up in your own tables, scoped to ``request.user`` (or the
+        session for guests), so one buyer cannot probe another's references.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__}.resolve_order is not implemented: subclass "
+            "antom_django.adapter.AntomAdapter and name it in "
+            f"{SETTING_NAME}['ADAPTER']"
+        )
+
+    def can_pay(self, request: HttpRequest, info: OrderInfo) -> bool:
+        """May this caller pay for this order? Default: orders of a user only by that user."""
+        if info.user is None:
+            return True
+        user = getattr(request, "user", None)
+        return bool(user is not None and user.is_authenticated and user.pk == info.user.pk)
+
+    def can_view_payment(self, request: HttpRequest, payment: Payment) -> bool:
+        """May this caller see a payment's status? Default: its owner, staff, or the guest session that made it."""
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            if user.is_staff:
+                return True
+            if payment.user_id is not None:
+                return bool(payment.user_id == user.pk)
+        if payment.user_id is not None:
+            return False
+        session = getattr(request, "session", None)
+        return session is not None and payment.payment_request_id in session.get(SESSION_KEY, [])
+
+    def remember_payment(self, request: HttpRequest, payment: Payment) -> None:
+        """Remember a guest's payment in the session so the result page may poll it."""
+        session = getattr(request, "session", None)
+        if session is None:
+            return
+        ids = [i for i in session.get(SESSION_KEY, []) if i != payment.payment_request_id]
+        session[SESSION_KEY] = [*ids, payment.payment_request_id][-SESSION_KEEP:]
+
+    def get_redirect_url(self, request: HttpRequest, info: OrderInfo) -> str:
+        """Where Antom sends the buyer back (``paymentRedirectUrl``).
+
+        Default: ``REDIRECT_URL`` with ``?order=<reference>`` appended, so the
+        result page knows which order it shows.
+        """
+        base = antom_settings.REDIRECT_URL
+        if not base:
+            raise NotImplementedError(f"set {SETTING_NAME}['REDIRECT_URL'] or override get_redirect_url()")
+        return add_query(str(base), order=info.reference_order_id)
+
+    def get_notify_url(self, request: HttpRequest, info: OrderInfo) -> str | None:
+        """``paymentNotifyUrl``; ``None`` leaves it to the URL configured in Antom's Dashboard."""
+        value = antom_settings.NOTIFY_URL
+        return str(value) if value else None
+
+
+def add_query(url: str, **params: str) -> str:
+    """``url`` with ``params`` added to its query string."""
+    parts = urlsplit(url)
+    extra = urlencode(params)
+    query = f"{parts.query}&{extra}" if parts.query else extra
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+def get_adapter_class() -> type[AntomAdapter]:
+    """The adapter class named in ``ANTOM["ADAPTER"]``."""
+    path = antom_settings.ADAPTER
+    cls = import_string(path) if isinstance(path, str) else path
+    if not (isinstance(cls, type) and issubclass(cls, AntomAdapter)):
+        raise TypeError(f"{SETTING_NAME}['ADAPTER'] must name a subclass of antom_django.adapter.AntomAdapter")
+    return cls
+
+
+def get_adapter() -> AntomAdapter:
+    """An instance of the configured adapter."""
+    return get_adapter_class()()

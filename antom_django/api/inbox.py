@@ -1,0 +1,120 @@
+"""Storing inbound notifications: accepted ones whole, rejected ones truncated and bounded in number."""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import logging
+import threading
+import traceback
+from typing import TYPE_CHECKING
+
+from django.db import DatabaseError
+from django.http import HttpRequest
+from django.utils import timezone
+
+from ..conf import antom_settings
+from .notify import InboundNotification, NotifyRejected, peek_body
+
+if TYPE_CHECKING:
+    from ..models import Notification
+
+logger = logging.getLogger("antom_django.notify")
+
+PRUNE_EVERY = 50
+"""Rejected rows are pruned back to ``NOTIFY_REJECTED_KEEP`` once per this many stored (per process)."""
+
+_rejected_counter = itertools.count(1)
+_prune_lock = threading.Lock()
+
+
+def _text(value: bytes | str, limit: int) -> str:
+    text = value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value
+    # PostgreSQL text cannot hold NUL; an attacker's body may.
+    return text[:limit].replace("\x00", "\ufffd")
+
+
+def _remote_addr(request: HttpRequest) -> str | None:
+    try:
+        return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR") or ""))
+    except ValueError:
+        return None
+
+
+def store_received(request: HttpRequest, inbound: InboundNotification) -> Notification:
+    """Save a verified notification raw, in its own commit, before anything applies it."""
+    from ..models import Notification
+
+    return Notification.objects.create(
+        body=inbound.raw.decode("utf-8"),
+        notify_type=inbound.notify_type[:32],
+        client_id=inbound.client_id[:128],
+        request_time=inbound.request_time[:64],
+        signature_verified=True,
+        outcome=Notification.Outcome.RECEIVED,
+        remote_addr=_remote_addr(request),
+    )
+
+
+def store_rejected(request: HttpRequest, rejected: NotifyRejected) -> None:
+    """Keep a refused request for forensics without letting anyone fill the disk with them.
+
+    The body is cut to ``NOTIFY_REJECTED_BODY_BYTES`` and only the newest
+    ``NOTIFY_REJECTED_KEEP`` rejected rows survive pruning. Failing to store is
+    logged, never raised: the caller's answer does not depend on it.
+    """
+    from ..models import Notification
+
+    limit = int(antom_settings.NOTIFY_REJECTED_BODY_BYTES)
+    try:
+        Notification.objects.create(
+            body=_text(peek_body(request)[: limit * 4], limit),
+            notify_type="",
+            client_id=_text(request.headers.get("client-id") or "", 64),
+            request_time=_text(request.headers.get("request-time") or "", 64),
+            signature_verified=rejected.verified,
+            outcome=Notification.Outcome.REJECTED,
+            error=f"{rejected.code}: {rejected.message}"[:500],
+            remote_addr=_remote_addr(request),
+            processed_at=timezone.now(),
+        )
+    except DatabaseError:
+        logger.warning("antom notify: could not store a rejected request (%s)", rejected.code, exc_info=True)
+        return
+    if next(_rejected_counter) % PRUNE_EVERY == 0:
+        prune_rejected()
+
+
+def prune_rejected(keep: int | None = None) -> int:
+    """Delete all but the newest ``keep`` rejected rows; returns how many went."""
+    from ..models import Notification
+
+    keep = int(antom_settings.NOTIFY_REJECTED_KEEP) if keep is None else keep
+    if not _prune_lock.acquire(blocking=False):
+        return 0
+    try:
+        rejected = Notification.objects.filter(outcome=Notification.Outcome.REJECTED)
+        boundary = rejected.order_by("-pk").values_list("pk", flat=True)[keep : keep + 1]
+        pivot = next(iter(boundary), None)
+        if pivot is None:
+            return 0
+        deleted, _ = rejected.filter(pk__lte=pivot).delete()
+        return deleted
+    except DatabaseError:
+        logger.warning("antom notify: could not prune rejected notifications", exc_info=True)
+        return 0
+    finally:
+        _prune_lock.release()
+
+
+def mark_error(notification: Notification, exc: BaseException) -> None:
+    """Record why applying failed, in its own commit so the record survives the failure."""
+    from ..models import Notification as Model
+
+    detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
+    try:
+        Model.objects.filter(pk=notification.pk, outcome=Model.Outcome.RECEIVED).update(
+            outcome=Model.Outcome.ERROR, error=detail, processed_at=timezone.now()
+        )
+    except DatabaseError:
+        logger.warning("antom notify: could not record the failure of notification %s", notification.pk)

@@ -1,0 +1,156 @@
+"""HTTP-level checks of an inbound Antom notification, before anything trusts it.
+
+The order is cheapest first: content type, size, client-id, request-time window,
+then the RSA signature over the raw body and the request's own path, and only
+then JSON. Each refusal is a :class:`NotifyRejected` with its own code.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.crypto import constant_time_compare
+
+from ..client.errors import ConfigurationError, SignatureError
+from ..client.signing import Verifier
+from ..client.types import parse_time
+from ..conf import antom_settings
+
+JSON_TYPES = ("application/json",)
+
+
+class NotifyRejected(Exception):
+    """A notification refused at the HTTP level; ``code`` is stable, ``message`` safe to show."""
+
+    def __init__(self, status: int, code: str, message: str, *, verified: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.verified = verified
+
+
+@dataclass(frozen=True, slots=True)
+class InboundNotification:
+    """A notification that passed every check: raw bytes plus the parsed object."""
+
+    raw: bytes
+    data: dict[str, Any]
+    client_id: str
+    request_time: str
+
+    @property
+    def notify_type(self) -> str:
+        value = self.data.get("notifyType")
+        return value if isinstance(value, str) else ""
+
+
+def read_body(request: HttpRequest, limit: int) -> bytes:
+    """The raw body, refusing more than ``limit`` bytes without reading them all."""
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    if declared.isdigit() and int(declared) > limit:
+        raise NotifyRejected(413, "body_too_large", f"notification body is larger than {limit} bytes")
+    # Django reads at most CONTENT_LENGTH bytes, which was just bounded.
+    body = request.body
+    if len(body) > limit:
+        raise NotifyRejected(413, "body_too_large", f"notification body is larger than {limit} bytes")
+    return body
+
+
+def check_content_type(request: HttpRequest) -> None:
+    """Antom posts ``application/json`` (UTF-8); anything else is not a notification."""
+    content_type = (request.content_type or "").lower()
+    if content_type not in JSON_TYPES:
+        shown = content_type[:60] or "none"
+        raise NotifyRejected(415, "unsupported_media_type", f"content type must be application/json, not {shown}")
+    charset = (request.content_params or {}).get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise NotifyRejected(415, "unsupported_media_type", "notification charset must be UTF-8")
+
+
+def request_time_seconds(value: str) -> float | None:
+    """``request-time`` as epoch seconds: epoch milliseconds (current docs) or ISO-8601 with offset (Python SDK)."""
+    if value.isdigit() and len(value) <= 16:
+        return int(value) / 1000
+    parsed: datetime | None = parse_time(value) if len(value) <= 40 else None
+    if parsed is None or parsed.tzinfo is None:
+        return None
+    return parsed.timestamp()
+
+
+def check_headers(request: HttpRequest, *, now: float | None = None) -> tuple[str, str, str]:
+    """client-id, request-time and signature headers; the client-id must be ours, the time recent."""
+    client_id = request.headers.get("client-id") or ""
+    expected = str(antom_settings.CLIENT_ID or "")
+    if not client_id:
+        raise NotifyRejected(401, "client_id_missing", "client-id header is missing")
+    if not expected or not constant_time_compare(client_id, expected):
+        raise NotifyRejected(401, "unknown_client_id", "client-id is not this merchant's client id")
+    request_time = request.headers.get("request-time") or ""
+    if not request_time:
+        raise NotifyRejected(401, "request_time_missing", "request-time header is missing")
+    sent = request_time_seconds(request_time)
+    if sent is None:
+        raise NotifyRejected(
+            401, "request_time_invalid", "request-time must be epoch milliseconds or ISO-8601 with an offset"
+        )
+    tolerance = float(antom_settings.NOTIFY_TIME_TOLERANCE)
+    if abs((time.time() if now is None else now) - sent) > tolerance:
+        raise NotifyRejected(
+            401, "request_time_stale", f"request-time is more than {int(tolerance)} seconds from the server's clock"
+        )
+    signature = request.headers.get("signature") or ""
+    if not signature.strip():
+        raise NotifyRejected(401, "signature_missing", "signature header is missing")
+    return client_id, request_time, signature
+
+
+def verify_signature(request: HttpRequest, client_id: str, request_time: str, body: bytes, header: str) -> None:
+    """RSA256 over ``POST <request.path>\\n<client-id>.<request-time>.<raw body>`` with Antom's key.
+
+    ``request.path`` includes ``SCRIPT_NAME``; behind a proxy that rewrites the
+    path, set ``FORCE_SCRIPT_NAME`` so Django sees the path Antom signed.
+    """
+    try:
+        key = antom_settings.antom_public_key
+    except ConfigurationError:
+        # Fail closed: without Antom's key nothing can be accepted.
+        raise NotifyRejected(
+            503, "not_configured", "ANTOM_PUBLIC_KEY is not configured; notifications cannot be verified"
+        ) from None
+    try:
+        Verifier(key).verify_header(request.method or "POST", request.path, client_id, request_time, body, header)
+    except SignatureError as exc:
+        raise NotifyRejected(401, "signature_invalid", exc.message) from None
+
+
+def parse_body(body: bytes) -> dict[str, Any]:
+    """The verified body as a JSON object."""
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise NotifyRejected(
+            400, "malformed_json", "notification body is not valid UTF-8 JSON", verified=True
+        ) from None
+    if not isinstance(data, dict):
+        raise NotifyRejected(400, "malformed_json", "notification body must be a JSON object", verified=True)
+    return data
+
+
+def verify_request(request: HttpRequest) -> InboundNotification:
+    """Every HTTP-level check in order; returns the notification or raises :class:`NotifyRejected`."""
+    check_content_type(request)
+    body = read_body(request, int(antom_settings.NOTIFY_MAX_BYTES))
+    client_id, request_time, signature = check_headers(request)
+    verify_signature(request, client_id, request_time, body, signature)
+    return InboundNotification(raw=body, data=parse_body(body), client_id=client_id, request_time=request_time)
+
+
+def peek_body(request: HttpRequest) -> bytes:
+    """Whatever body bytes were read so far (for storing a rejected request), never reading more."""
+    return getattr(request, "_body", b"") or b""

@@ -1,0 +1,36 @@
+"""Per-endpoint permission and throttle classes read from ``ANTOM`` (import strings resolved lazily)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.module_loading import import_string
+from rest_framework.throttling import ScopedRateThrottle
+
+from ..conf import DEFAULTS, SETTING_NAME, antom_settings
+
+ENDPOINTS = ("sessions", "payments", "notify")
+
+
+class AntomRateThrottle(ScopedRateThrottle):
+    """``ScopedRateThrottle`` keyed ``antom_<endpoint>``: set rates in ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``.
+
+    An endpoint whose scope has no rate configured is not throttled, so adding
+    this class is safe before choosing numbers.
+    """
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        scope = getattr(view, self.scope_attr, None)
+        if not scope or scope not in self.THROTTLE_RATES:
+            return True
+        return super().allow_request(request, view)
+
+
+def classes_for(setting: str, endpoint: str) -> list[type]:
+    """The classes listed for ``endpoint`` in ``ANTOM[setting]``, falling back to the default per endpoint."""
+    configured = getattr(antom_settings, setting)
+    defaults = DEFAULTS[setting]
+    if not isinstance(configured, dict):
+        raise TypeError(f"{SETTING_NAME}['{setting}'] must be a dict keyed by {', '.join(ENDPOINTS)}")
+    names = configured.get(endpoint, defaults.get(endpoint, []))
+    return [import_string(name) if isinstance(name, str) else name for name in names]

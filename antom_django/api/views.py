@@ -1,0 +1,243 @@
+"""The three endpoints: create a payment session, read a payment's status, receive Antom's notifications."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.db import DatabaseError, transaction
+from django.http import HttpRequest, HttpResponse
+from rest_framework import status
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
+from rest_framework.views import APIView
+
+from .. import services
+from ..adapter import OrderNotFound, OrderNotPayable, get_adapter
+from ..client.errors import AntomError
+from ..client.types import ACK_BODY
+from ..conf import antom_settings
+from ..exceptions import PaymentError
+from ..models import Notification, Payment, Source
+from . import sessions
+from .errors import Conflict, antom_error, handle_exception
+from .inbox import mark_error, store_received, store_rejected
+from .notify import NotifyRejected, verify_request
+from .schema import OpenApiParameter, OpenApiResponse, extend_schema, view_schema
+from .serializers import ErrorSerializer, PaymentStatusSerializer, SessionRequestSerializer, SessionResponseSerializer
+from .throttling import classes_for
+
+logger = logging.getLogger("antom_django.api")
+
+
+class NonAtomicAPIView(APIView):
+    """An API view kept out of ``ATOMIC_REQUESTS``.
+
+    Each endpoint commits on its own schedule: a payment's request id must be
+    committed before Antom is called, a status-refresh claim must be visible to
+    other processes at once, and a notification's raw record must survive a
+    failure to apply it. One request-wide transaction would undo all three.
+    """
+
+    endpoint = ""
+    schema = view_schema()
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Callable[..., HttpResponse]:
+        return transaction.non_atomic_requests(super().as_view(**initkwargs))
+
+    def get_permissions(self) -> list[BasePermission]:
+        if self.endpoint == "notify":
+            return [AllowAny()]
+        return [cls() for cls in classes_for("PERMISSION_CLASSES", self.endpoint)]
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        return [cls() for cls in classes_for("THROTTLE_CLASSES", self.endpoint)]
+
+    def get_exception_handler(self) -> Callable[..., Response | None]:
+        return handle_exception
+
+
+ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="The body is not valid."),
+    403: OpenApiResponse(ErrorSerializer, description="This caller may not pay for / see it."),
+    404: OpenApiResponse(ErrorSerializer, description="No such order or payment (for this caller)."),
+}
+
+
+class SessionView(NonAtomicAPIView):
+    """``POST sessions/``: a payment session for one of the shop's orders.
+
+    Rule for an order that already has payments, checked under a per-order lock:
+    a paid one (authorized, captured or refunded) → 409 ``order_already_paid``;
+    one the buyer already submitted (PROCESSING) → 409 ``payment_in_progress``;
+    an unexpired session for the same amount → that session again (200,
+    ``reused: true``); one whose session creation had an unknown outcome → the
+    same request id is retried; otherwise a new payment and session (201).
+    """
+
+    endpoint = "sessions"
+    throttle_scope = "antom_sessions"
+
+    @extend_schema(
+        operation_id="antom_create_session",
+        request=SessionRequestSerializer,
+        responses={
+            201: OpenApiResponse(SessionResponseSerializer, description="A new payment session."),
+            200: OpenApiResponse(SessionResponseSerializer, description="The order's live session, reused."),
+            **ERRORS,
+            409: OpenApiResponse(ErrorSerializer, description="Already paid, or a payment is under way."),
+            502: OpenApiResponse(ErrorSerializer, description="Antom refused to create the session."),
+            503: OpenApiResponse(ErrorSerializer, description="Antom's answer is unknown; retry."),
+        },
+        tags=["antom"],
+    )
+    def post(self, request: Request) -> Response:
+        form = SessionRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        adapter = get_adapter()
+        try:
+            info = adapter.resolve_order(request, form.validated_data["referenceOrderId"])
+        except OrderNotFound as exc:
+            raise NotFound(str(exc) or "No such order.", code="order_not_found") from None
+        except OrderNotPayable as exc:
+            raise Conflict(str(exc) or "This order cannot be paid.", "order_not_payable") from None
+        if not adapter.can_pay(request, info):
+            raise PermissionDenied("You may not pay for this order.", code="not_allowed")
+        payment, reused = sessions.open_session(request, adapter, info)
+        adapter.remember_payment(request, payment)
+        body = SessionResponseSerializer(sessions.session_body(payment, reused=reused)).data
+        return Response(body, status=status.HTTP_200_OK if reused else status.HTTP_201_CREATED)
+
+
+class PaymentStatusView(NonAtomicAPIView):
+    """``GET payments/<payment_request_id>/``: what a result page shows.
+
+    While the outcome is pending the payment is refreshed from Antom
+    (inquiryPayment) at most once per ``STATUS_REFRESH_INTERVAL`` seconds,
+    however many callers poll: the refresh is claimed by a conditional UPDATE
+    of ``last_inquiry_at``, which only one caller in any process can win.
+    """
+
+    endpoint = "payments"
+    throttle_scope = "antom_payments"
+
+    @extend_schema(
+        operation_id="antom_payment_status",
+        responses={200: PaymentStatusSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer},
+        tags=["antom"],
+    )
+    def get(self, request: Request, payment_request_id: str) -> Response:
+        payment = Payment.objects.filter(payment_request_id=payment_request_id).first()
+        if payment is None:
+            raise NotFound("No such payment.", code="payment_not_found")
+        self.check_object_permissions(request, payment)
+        if payment.is_pending and payment.session_id:
+            payment = refresh(payment)
+        response = Response(PaymentStatusSerializer(payment).data)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def refresh(payment: Payment) -> Payment:
+    """inquiryPayment through the service layer, unless another caller did within the interval.
+
+    The service claims the inquiry with a conditional UPDATE of ``last_inquiry_at``
+    (one winner across every process); losers read the stored state. A failed
+    inquiry leaves the last known state.
+    """
+    try:
+        return services.sync_payment(
+            payment, source=Source.POLL, min_interval=float(antom_settings.STATUS_REFRESH_INTERVAL)
+        )
+    except (AntomError, PaymentError) as exc:
+        logger.warning("antom status refresh of %s failed: %s", payment.payment_request_id, exc)
+        payment.refresh_from_db()
+        return payment
+
+
+class AckNegotiation(BaseContentNegotiation):
+    """Antom's Accept header is irrelevant: the answer is always JSON."""
+
+    def select_parser(self, request: Request, parsers: list[Any]) -> Any:
+        return None
+
+    def select_renderer(self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None):
+        return renderers[0], renderers[0].media_type
+
+
+class NotifyView(NonAtomicAPIView):
+    """``POST notify/``: Antom's signed notifications (PAYMENT_RESULT, CAPTURE_RESULT, REFUND_RESULT, ...).
+
+    No authentication classes (so no session auth and no CSRF), JSON only (no
+    browsable API); the raw body is verified, stored in its own commit, then
+    applied by the service layer. The exact acknowledgment goes back only once
+    the effects are committed (or found to be a duplicate); anything else makes
+    Antom retry on its schedule.
+    """
+
+    endpoint = "notify"
+    throttle_scope = "antom_notify"
+    authentication_classes: list[Any] = []
+    parser_classes: list[Any] = []
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = AckNegotiation
+
+    @extend_schema(
+        operation_id="antom_notify",
+        request={"application/json": {"type": "object", "additionalProperties": True}},
+        parameters=[
+            OpenApiParameter("client-id", str, OpenApiParameter.HEADER, required=True, description="Your client id."),
+            OpenApiParameter(
+                "request-time", str, OpenApiParameter.HEADER, required=True, description="Epoch ms or ISO-8601."
+            ),
+            OpenApiParameter(
+                "signature",
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="algorithm=RSA256,keyVersion=1,signature=<url-encoded base64>",
+            ),
+        ],
+        responses={
+            200: OpenApiResponse(description="The exact acknowledgment Antom expects."),
+            400: OpenApiResponse(description="Signed, but not a JSON object."),
+            401: OpenApiResponse(description="Bad or missing signature, unknown client-id, stale request-time."),
+            413: OpenApiResponse(description="Body larger than NOTIFY_MAX_BYTES."),
+            415: OpenApiResponse(description="Not application/json."),
+            500: OpenApiResponse(description="Applying failed; stored as ERROR, Antom retries."),
+            503: OpenApiResponse(description="Temporary failure of ours (database down); Antom retries."),
+        },
+        auth=[],
+        tags=["antom"],
+    )
+    def post(self, request: Request) -> HttpResponse:
+        raw_request: HttpRequest = request._request
+        try:
+            inbound = verify_request(raw_request)
+        except NotifyRejected as rejected:
+            logger.warning("antom notify rejected: %s", rejected.code)
+            store_rejected(raw_request, rejected)
+            return antom_error(rejected.status, rejected.code, rejected.message)
+        try:
+            notification = store_received(raw_request, inbound)
+        except DatabaseError:
+            logger.exception("antom notify: cannot store the notification; Antom will retry")
+            return antom_error(503, "temporarily_unavailable", "cannot store the notification now; retry later")
+        try:
+            outcome = services.apply_notification(notification)
+        except Exception as exc:
+            logger.exception("antom notify: applying notification %s failed; Antom will retry", notification.pk)
+            mark_error(notification, exc)
+            if isinstance(exc, DatabaseError):
+                return antom_error(503, "temporarily_unavailable", "cannot apply the notification now; retry later")
+            return antom_error(500, "processing_error", "the notification could not be applied; retry later")
+        if outcome == Notification.Outcome.UNKNOWN_PAYMENT:
+            logger.warning("antom notify %s: no such payment here; kept for reconciliation", notification.pk)
+        return HttpResponse(ACK_BODY, content_type="application/json")

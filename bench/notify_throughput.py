@@ -1,0 +1,384 @@
+"""Notifications per second through POST antom/notify/ under gunicorn on PostgreSQL, beside a floor view.
+
+The floor (bench/notify_site.py) does one INSERT of the body into the same
+database and acknowledges. notify/ verifies the RSA signature, stores the raw
+message in its own commit and applies a PAYMENT_RESULT to a distinct pending
+payment (row lock, status change, timeline event). Runs alternate between the
+two so machine drift hits both alike; then each is driven open-loop at half its
+peak rate to read the latency percentiles.
+
+Usage: ``python bench/notify_throughput.py`` (fails if a target is missed) or
+``--smoke`` (a few hundred requests; checks every notification is acknowledged
+and applied, reports figures without judging them). Load goes only to
+127.0.0.1, bounded in count and time. ``ANTOM_BENCH_DATABASE_URL`` selects the
+database (default ``postgres://postgres@127.0.0.1:5432/antom_bench``; created
+if missing, its tables emptied before each run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ["DJANGO_SETTINGS_MODULE"] = "bench.notify_site"
+
+TARGET_RATIO = 0.60  # notify/ throughput ÷ floor throughput, at least
+TARGET_P99_MS = 25.0  # notify/ p99 at half its peak rate, at most
+
+MODES = {
+    #        requests per run, runs each, concurrency, latency seconds, gunicorn workers
+    "full": (3000, 3, 16, 10.0, 4),
+    "smoke": (150, 1, 8, 1.5, 2),
+}
+TIME_LIMIT_S = 120.0  # any single phase is cut off after this long
+
+
+@dataclass
+class Phase:
+    name: str
+    sent: int
+    ok: int
+    seconds: float
+    latencies_ms: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.ok / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        data = sorted(self.latencies_ms)
+        return data[min(len(data) - 1, int(q * len(data)))]
+
+
+# -- setup ---------------------------------------------------------------------------------------
+
+
+def prepare_database() -> None:
+    import django
+    import psycopg
+    from django.conf import settings
+
+    url = settings.DATABASES["default"]
+    try:
+        psycopg.connect(host=url["HOST"], port=url["PORT"] or 5432, user=url["USER"], dbname=url["NAME"]).close()
+    except psycopg.OperationalError:
+        with psycopg.connect(
+            host=url["HOST"], port=url["PORT"] or 5432, user=url["USER"], dbname="postgres", autocommit=True
+        ) as admin:
+            admin.execute(f'CREATE DATABASE "{url["NAME"]}"')
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from bench.notify_site import FLOOR_TABLE
+
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {FLOOR_TABLE} (id bigserial PRIMARY KEY, body text NOT NULL, "
+            "created_at timestamptz NOT NULL)"
+        )
+        cursor.execute(
+            f"TRUNCATE {FLOOR_TABLE}, antom_django_notification, antom_django_paymentevent, "
+            "antom_django_capture, antom_django_refund, antom_django_payment RESTART IDENTITY CASCADE"
+        )
+
+
+def make_notifications(count: int, tag: str) -> list[bytes]:
+    """``count`` pending payments and, for each, a PAYMENT_RESULT signed as Antom: full HTTP requests."""
+    from antom_django.client.keys import load_private_key
+    from antom_django.client.signing import Signer, build_signature_header
+    from antom_django.models import Payment
+    from bench.notify_site import VECTORS
+
+    template = json.loads((ROOT / "tests" / "fixtures" / "notifyPayment_success.json").read_text())
+    Payment.objects.bulk_create(
+        [
+            Payment(
+                payment_request_id=f"bench-{tag}-{i}",
+                amount=4200,
+                currency="SGD",
+                status=Payment.Status.PENDING,
+                reference_order_id=f"order-{tag}-{i}",
+                session_id=f"s-{tag}-{i}",
+            )
+            for i in range(count)
+        ],
+        batch_size=1000,
+    )
+    signer = Signer(load_private_key(VECTORS["antom_private_key"]))
+    request_time = str(int(time.time() * 1000))
+    requests = []
+    for i in range(count):
+        payload = {**template, "paymentRequestId": f"bench-{tag}-{i}", "paymentId": f"antom-{tag}-{i}"}
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        signature = signer.sign("POST", "/antom/notify/", VECTORS["client_id"], request_time, body)
+        headers = {
+            "client-id": VECTORS["client_id"],
+            "request-time": request_time,
+            "signature": build_signature_header(signature),
+        }
+        requests.append(http_request("/antom/notify/", body, headers))
+    return requests
+
+
+def make_floor_requests(count: int) -> list[bytes]:
+    body = (ROOT / "tests" / "fixtures" / "notifyPayment_success.json").read_bytes()
+    return [http_request("/floor/", body, {}) for _ in range(count)]
+
+
+def http_request(path: str, body: bytes, headers: dict[str, str]) -> bytes:
+    lines = [
+        f"POST {path} HTTP/1.1",
+        "Host: 127.0.0.1",
+        "Content-Type: application/json",
+        f"Content-Length: {len(body)}",
+        "Connection: close",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+# -- gunicorn ------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(workers: int) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.notify_site"}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "django.core.wsgi:get_wsgi_application()",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "sync",
+            "--backlog",
+            "512",
+            "--chdir",
+            str(ROOT),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited with {server.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return server, port
+        except OSError:
+            time.sleep(0.1)
+    stop_server(server)
+    raise SystemExit("gunicorn did not start within 30 s")
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+# -- load ----------------------------------------------------------------------------------------
+
+
+async def one(port: int, raw: bytes) -> tuple[bool, bytes]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(raw)
+        await writer.drain()
+        answer = await reader.read()
+    finally:
+        writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return head.startswith(b"HTTP/1.1 200") or head.startswith(b"HTTP/1.0 200"), body
+
+
+async def closed_loop(name: str, port: int, requests: list[bytes], concurrency: int, ack: bytes) -> Phase:
+    """``concurrency`` clients each sending the next request as soon as the last is answered."""
+    queue = iter(requests)
+    ok = 0
+    latencies: list[float] = []
+    bad: list[bytes] = []
+
+    async def client() -> None:
+        nonlocal ok
+        for raw in queue:
+            started = time.perf_counter()
+            good, body = await one(port, raw)
+            latencies.append((time.perf_counter() - started) * 1000)
+            if good and body == ack:
+                ok += 1
+            elif len(bad) < 3:
+                bad.append(body[:200])
+
+    started = time.perf_counter()
+    await asyncio.wait_for(asyncio.gather(*(client() for _ in range(concurrency))), TIME_LIMIT_S)
+    seconds = time.perf_counter() - started
+    if bad:
+        print(f"  {name}: {len(requests) - ok} not acknowledged, e.g. {bad[0]!r}")
+    return Phase(name, len(requests), ok, seconds, latencies)
+
+
+async def open_loop(name: str, port: int, requests: list[bytes], rate: float, ack: bytes) -> Phase:
+    """Requests started on a fixed schedule; latency counts from the scheduled start (no coordinated omission)."""
+    interval = 1.0 / rate
+    latencies: list[float] = []
+    ok = 0
+
+    async def fire(raw: bytes, due: float) -> None:
+        nonlocal ok
+        good, body = await one(port, raw)
+        latencies.append((time.perf_counter() - due) * 1000)
+        ok += good and body == ack
+
+    tasks = []
+    begin = time.perf_counter()
+    for i, raw in enumerate(requests):
+        due = begin + i * interval
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(fire(raw, due)))
+    await asyncio.wait_for(asyncio.gather(*tasks), TIME_LIMIT_S)
+    return Phase(name, len(requests), ok, time.perf_counter() - begin, latencies)
+
+
+# -- main ----------------------------------------------------------------------------------------
+
+
+def count_applied() -> int:
+    from antom_django.models import Notification
+
+    return Notification.objects.filter(outcome=Notification.Outcome.APPLIED).count()
+
+
+def queries_per_notification() -> int:
+    """SQL statements one applied notification costs, measured in-process."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    raw = make_notifications(1, "queries")[0]
+    head, _, body = raw.partition(b"\r\n\r\n")
+    headers = dict(line.split(": ", 1) for line in head.decode().split("\r\n")[1:])
+    wanted = {k: headers[k] for k in ("client-id", "request-time", "signature")}
+    client = Client()
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.post("/antom/notify/", data=body, content_type="application/json", headers=wanted)
+    assert response.status_code == 200, response.content
+    return len(ctx.captured_queries)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="a small run for CI; reports, does not judge")
+    args = parser.parse_args()
+    mode = "smoke" if args.smoke else "full"
+    per_run, runs, concurrency, latency_s, workers = MODES[mode]
+
+    prepare_database()
+    from antom_django.client.types import ACK_BODY
+
+    queries = queries_per_notification()
+    print(
+        f"notify_throughput ({mode}): {per_run} requests x {runs} runs each, concurrency {concurrency}, "
+        f"gunicorn {workers} sync workers, PostgreSQL; {queries} SQL statements per applied notification"
+    )
+    notify_batches = [make_notifications(per_run, f"t{r}") for r in range(runs)]
+    floor_batches = [make_floor_requests(per_run) for _ in range(runs)]
+    applied_before = count_applied()
+
+    server, port = start_server(workers)
+    try:
+        loop = asyncio.new_event_loop()
+        warm = make_floor_requests(50)
+        loop.run_until_complete(closed_loop("warm-up", port, warm, concurrency, ACK_BODY))
+        floor_runs: list[Phase] = []
+        notify_runs: list[Phase] = []
+        for r in range(runs):
+            floor_runs.append(
+                loop.run_until_complete(closed_loop("floor", port, floor_batches[r], concurrency, ACK_BODY))
+            )
+            notify_runs.append(
+                loop.run_until_complete(closed_loop("notify", port, notify_batches[r], concurrency, ACK_BODY))
+            )
+        floor_peak = statistics.median(p.rate for p in floor_runs)
+        notify_peak = statistics.median(p.rate for p in notify_runs)
+
+        half = notify_peak / 2
+        n_latency = max(20, int(half * latency_s))
+        latency_notify = loop.run_until_complete(
+            open_loop("notify", port, make_notifications(n_latency, "lat"), half, ACK_BODY)
+        )
+        latency_floor = loop.run_until_complete(
+            open_loop(
+                "floor", port, make_floor_requests(max(20, int(floor_peak / 2 * latency_s))), floor_peak / 2, ACK_BODY
+            )
+        )
+        loop.close()
+    finally:
+        stop_server(server)
+
+    applied = count_applied() - applied_before
+    expected = per_run * runs + latency_notify.sent
+    ratio = notify_peak / floor_peak if floor_peak else 0.0
+    print(f"{'':8}{'req/s (median)':>16}{'runs':>28}")
+    print(f"{'floor':8}{floor_peak:16.0f}{'  '.join(f'{p.rate:.0f}' for p in floor_runs):>28}")
+    print(f"{'notify':8}{notify_peak:16.0f}{'  '.join(f'{p.rate:.0f}' for p in notify_runs):>28}")
+    print(f"ratio notify/floor: {ratio:.2f} (target >= {TARGET_RATIO:.2f})")
+    print(
+        f"at half peak: notify {half:.0f}/s p50 {latency_notify.percentile(0.50):.1f} ms "
+        f"p99 {latency_notify.percentile(0.99):.1f} ms (target < {TARGET_P99_MS:.0f} ms); "
+        f"floor {floor_peak / 2:.0f}/s p50 {latency_floor.percentile(0.50):.1f} ms "
+        f"p99 {latency_floor.percentile(0.99):.1f} ms"
+    )
+    print(f"notifications acknowledged and applied: {applied}/{expected}")
+
+    failures = []
+    if applied != expected:
+        failures.append(f"{expected - applied} notifications were not applied")
+    if not args.smoke:
+        if ratio < TARGET_RATIO:
+            failures.append(f"throughput ratio {ratio:.2f} < {TARGET_RATIO}")
+        if latency_notify.percentile(0.99) >= TARGET_P99_MS:
+            failures.append(f"p99 {latency_notify.percentile(0.99):.1f} ms >= {TARGET_P99_MS} ms")
+    for failure in failures:
+        print(f"FAIL: {failure}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""A tiny shop for the API tests: orders in a dict, resolved by the adapter the test settings name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+
+from antom_django.adapter import AntomAdapter, OrderInfo, OrderNotFound, OrderNotPayable
+from antom_django.client.money import Amount
+
+
+@dataclass
+class ShopOrder:
+    reference: str
+    amount: Amount
+    owner_id: int | None = None
+    closed: bool = False
+
+
+ORDERS: dict[str, ShopOrder] = {}
+
+
+def add_order(reference: str, value: int, currency: str = "SGD", *, owner: Any = None) -> ShopOrder:
+    order = ShopOrder(reference, Amount(currency, value), owner.pk if owner is not None else None)
+    ORDERS[reference] = order
+    return order
+
+
+class ShopAdapter(AntomAdapter):
+    """Resolves references from :data:`ORDERS`; a closed order cannot be paid."""
+
+    def resolve_order(self, request: Any, reference: str) -> OrderInfo:
+        order = ORDERS.get(reference)
+        if order is None:
+            raise OrderNotFound(f"No order {reference[:64]!r}.")
+        if order.closed:
+            raise OrderNotPayable("This order is closed.")
+        user = get_user_model().objects.get(pk=order.owner_id) if order.owner_id is not None else None
+        return OrderInfo(
+            reference_order_id=order.reference,
+            amount=order.amount,
+            description=f"Order {order.reference}",
+            user=user,
+            goods=[{"referenceGoodsId": "mug", "goodsName": "Mug", "goodsQuantity": "1"}],
+        )
