@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
@@ -25,8 +26,8 @@ def start_payment(
     description: str,
     order: models.Model | None = None,
     user: Any = None,
-    buyer: dict[str, Any] | None = None,
-    goods: list[dict[str, Any]] | None = None,
+    buyer: Mapping[str, Any] | None = None,
+    goods: list[Mapping[str, Any]] | None = None,
     redirect_url: str | None = None,
     notify_url: str | None = None,
     source: str = Source.API,
@@ -71,8 +72,8 @@ def start_payment(
 def retry_session(
     payment: Payment,
     *,
-    buyer: dict[str, Any] | None = None,
-    goods: list[dict[str, Any]] | None = None,
+    buyer: Mapping[str, Any] | None = None,
+    goods: list[Mapping[str, Any]] | None = None,
     redirect_url: str | None = None,
     notify_url: str | None = None,
     source: str = Source.API,
@@ -101,8 +102,8 @@ def _create_session(
     ctx: Ctx,
     antom: AntomClient,
     *,
-    buyer: dict[str, Any] | None,
-    goods: list[dict[str, Any]] | None,
+    buyer: Mapping[str, Any] | None,
+    goods: list[Mapping[str, Any]] | None,
     redirect_url: str | None,
     notify_url: str | None,
 ) -> Payment:

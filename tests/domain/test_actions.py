@@ -24,6 +24,7 @@ from antom_django.services import (
     retry_capture,
     retry_refund,
     retry_session,
+    session_is_usable,
     start_payment,
     sync_payment,
 )
@@ -346,3 +347,18 @@ def test_sync_at_most_once_per_interval(antom_gateway: FakeAntom) -> None:
     Payment.objects.filter(pk=payment.pk).update(last_inquiry_at=timezone.now() - timedelta(seconds=3))
     sync_payment(payment, min_interval=2.0)
     assert len(antom_gateway.requests("inquiryPayment")) == 2
+
+
+def test_cancel_before_antom_knows_the_payment_id(antom_gateway: FakeAntom) -> None:
+    payment = make_payment(P.PENDING)
+    antom_gateway.answer("cancel", {"result": result("S")})
+    assert cancel(payment).status == P.CANCELLED
+    assert antom_gateway.requests("cancel") == [{"paymentRequestId": payment.payment_request_id}]
+
+
+def test_session_is_usable() -> None:
+    future = timezone.now() + timedelta(minutes=5)
+    assert session_is_usable(make_payment(P.PENDING, session_data="x", session_expires_at=future))
+    assert not session_is_usable(make_payment(P.PENDING, session_data="x", session_expires_at=timezone.now()))
+    assert not session_is_usable(make_payment(P.AUTHORIZED, session_data="x"))
+    assert not session_is_usable(make_payment(P.PENDING))

@@ -171,3 +171,36 @@ def test_dedupe_keys() -> None:
     assert dedupe_key(
         {"notifyType": "REFUND_RESULT", "refundId": "r", "refundStatus": "FAIL", "result": {"resultStatus": "S"}}
     ) == ("REFUND_RESULT:r:FAIL/S")
+
+
+def test_capture_failure_after_success_is_flagged(apply: Any, signal_log: SignalLog) -> None:
+    payment = make_payment(P.AUTHORIZED)
+    row = Capture.objects.create(payment=payment, amount=4200, currency="SGD")
+    apply(store(capture_result(row)))
+    note = store(capture_result(row, "F"))
+    assert apply(note) == Outcome.APPLIED
+    row.refresh_from_db()
+    payment.refresh_from_db()
+    assert (row.status, payment.status, payment.captured_amount) == ("SUCCEEDED", P.SUCCEEDED, 4200)
+    assert payment.needs_review
+    note.refresh_from_db()
+    assert "FAILED" in note.error
+    assert signal_log.count("capture_failed") == 0
+    assert signal_log.count("payment_needs_review") == 1
+
+
+def test_refund_failure_after_success_is_flagged(apply: Any) -> None:
+    payment = make_payment(P.SUCCEEDED, captured_amount=4200)
+    Capture.objects.create(payment=payment, amount=4200, currency="SGD", status="SUCCEEDED")
+    row = Refund.objects.create(payment=payment, amount=1000, currency="SGD")
+    apply(store(refund_result(row)))
+    apply(store(refund_result(row, "FAIL")))
+    row.refresh_from_db()
+    payment.refresh_from_db()
+    assert (row.status, payment.refunded_amount) == ("SUCCEEDED", 1000)
+    assert payment.needs_review
+
+
+def test_capture_result_for_an_unknown_payment_id(apply: Any) -> None:
+    body = {"notifyType": "CAPTURE_RESULT", "captureRequestId": "x", "paymentId": "nope", "result": {}}
+    assert apply(store(body)) == Outcome.UNKNOWN_PAYMENT
