@@ -1,4 +1,4 @@
-"""The Django site bench/notify_throughput.py serves under gunicorn: antom_django's notify/ beside a floor view.
+"""Settings of the Django site bench/notify_throughput.py serves under gunicorn: antom_django's notify/ beside a floor view.
 
 The floor is the least a webhook can do in Django: one INSERT of the body into
 the same database, then the acknowledgment. Both views share settings,
@@ -12,10 +12,6 @@ import os
 from pathlib import Path
 
 import dj_database_url
-from django.db import connection
-from django.http import HttpRequest, HttpResponse
-from django.urls import include, path
-from django.views.decorators.csrf import csrf_exempt
 
 ROOT = Path(__file__).resolve().parents[1]
 VECTORS = json.loads((ROOT / "tests" / "fixtures" / "signature_vectors.json").read_text())
@@ -25,9 +21,9 @@ ACK = b'{"result":{"resultCode":"SUCCESS","resultStatus":"S","resultMessage":"su
 
 SECRET_KEY = "antom-django-bench"
 DEBUG = False
-ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 USE_TZ = True
-ROOT_URLCONF = __name__
+ROOT_URLCONF = "bench.notify_urls"
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
@@ -52,17 +48,3 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"antom_django": {"handlers": ["console"], "level": "ERROR", "propagate": False}},
 }
-
-
-@csrf_exempt
-def floor(request: HttpRequest) -> HttpResponse:
-    """One INSERT and the acknowledgment: the floor antom_django's notify/ is measured against."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {FLOOR_TABLE} (body, created_at) VALUES (%s, now())", [request.body.decode()])
-    return HttpResponse(ACK, content_type="application/json")
-
-
-urlpatterns = [
-    path("antom/", include("antom_django.urls")),
-    path("floor/", floor),
-]

@@ -18,8 +18,6 @@ SCHEMA_SETTINGS: dict[str, Any] = {
     "DESCRIPTION": "Antom card payments: payment sessions, payment status for the result page, and Antom's "
     "signed notifications.",
     "VERSION": version,
-    "SERVE_INCLUDE_SCHEMA": False,
-    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 

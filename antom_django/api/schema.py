@@ -16,6 +16,19 @@ try:
     def view_schema() -> Any:
         """drf-spectacular's inspector, whatever the project's ``DEFAULT_SCHEMA_CLASS``."""
         return AutoSchema()
+
+    def annotate(**kwargs: Any) -> Callable[[F], F]:
+        """``extend_schema`` on a view method, based on drf-spectacular's AutoSchema.
+
+        Without the explicit base, ``extend_schema`` would build on the project's
+        ``DEFAULT_SCHEMA_CLASS`` (DRF's own by default) and schema generation fails.
+        """
+
+        def wrap(method: F) -> F:
+            method.schema = AutoSchema  # type: ignore[attr-defined]
+            return extend_schema(**kwargs)(method)  # type: ignore[no-any-return]
+
+        return wrap
 except ImportError:  # pragma: no cover - exercised only without the [api] extra
     HAS_SPECTACULAR = False
 
@@ -26,6 +39,8 @@ except ImportError:  # pragma: no cover - exercised only without the [api] extra
 
     def extend_schema(*args: Any, **kwargs: Any) -> Callable[[F], F]:  # type: ignore[no-redef]
         return lambda target: target
+
+    annotate = extend_schema
 
     def extend_schema_field(*args: Any, **kwargs: Any) -> Callable[[F], F]:  # type: ignore[no-redef]
         return lambda target: target

@@ -60,30 +60,48 @@ def open_session(request: Any, adapter: AntomAdapter, info: OrderInfo) -> tuple[
     """The payment whose session the buyer should use, and whether it was reused."""
     with order_lock(info.reference_order_id):
         existing = list(Payment.objects.filter(reference_order_id=info.reference_order_id).order_by("-created_at"))
+        _refuse_if_paid(existing)
         for payment in existing:
-            if payment.is_paid:
-                raise Conflict(
-                    "This order is already paid.", "order_already_paid", payment_request_id=payment.payment_request_id
-                )
-        for payment in existing:
-            if payment.status == Payment.Status.PROCESSING:
-                raise Conflict(
-                    "A payment for this order is being processed; wait for its result.",
-                    "payment_in_progress",
-                    payment_request_id=payment.payment_request_id,
-                )
-        for payment in existing:
-            if payment.status not in (Payment.Status.INITIATED, Payment.Status.PENDING):
+            if not payment.is_pending:
                 continue
             if payment.money != info.amount:
                 _retire(payment)
                 continue
-            if payment.status == Payment.Status.PENDING and _live(payment):
-                return payment, True
             if payment.status == Payment.Status.INITIATED:
                 # Session creation had an unknown outcome: same request id, so Antom dedupes.
                 return _call(lambda p=payment: services.retry_session(p), payment), False
+            if _live(payment):
+                return payment, True
+            # Its session expired: the buyer may still have paid at the last moment, so ask Antom first.
+            _settle_expired(payment)
         return _start(request, adapter, info), False
+
+
+def _refuse_if_paid(payments: list[Payment]) -> None:
+    for payment in payments:
+        if payment.is_paid:
+            raise Conflict(
+                "This order is already paid.", "order_already_paid", payment_request_id=payment.payment_request_id
+            )
+
+
+def _settle_expired(payment: Payment) -> None:
+    try:
+        services.sync_payment(payment, source=Source.API)
+    except AntomError as exc:
+        raise GatewayUnavailable(
+            f"Could not confirm the outcome of this order's expired payment ({type(exc).__name__}); retry.",
+            "antom_unavailable",
+            payment_request_id=payment.payment_request_id,
+        ) from None
+    payment.refresh_from_db()
+    _refuse_if_paid([payment])
+    if payment.is_pending:
+        raise Conflict(
+            "A payment for this order is still being processed; wait for its result.",
+            "payment_in_progress",
+            payment_request_id=payment.payment_request_id,
+        )
 
 
 def _live(payment: Payment) -> bool:

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -29,7 +30,7 @@ from . import sessions
 from .errors import Conflict, antom_error, handle_exception
 from .inbox import mark_error, store_received, store_rejected
 from .notify import NotifyRejected, verify_request
-from .schema import OpenApiParameter, OpenApiResponse, extend_schema, view_schema
+from .schema import OpenApiParameter, OpenApiResponse, annotate, view_schema
 from .serializers import ErrorSerializer, PaymentStatusSerializer, SessionRequestSerializer, SessionResponseSerializer
 from .throttling import classes_for
 
@@ -66,8 +67,10 @@ class NonAtomicAPIView(APIView):
 
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="The body is not valid."),
+    401: OpenApiResponse(ErrorSerializer, description="Authentication required (per your permission classes)."),
     403: OpenApiResponse(ErrorSerializer, description="This caller may not pay for / see it."),
     404: OpenApiResponse(ErrorSerializer, description="No such order or payment (for this caller)."),
+    429: OpenApiResponse(ErrorSerializer, description="Throttled (per your throttle classes)."),
 }
 
 
@@ -76,16 +79,19 @@ class SessionView(NonAtomicAPIView):
 
     Rule for an order that already has payments, checked under a per-order lock:
     a paid one (authorized, captured or refunded) → 409 ``order_already_paid``;
-    one the buyer already submitted (PROCESSING) → 409 ``payment_in_progress``;
-    an unexpired session for the same amount → that session again (200,
-    ``reused: true``); one whose session creation had an unknown outcome → the
-    same request id is retried; otherwise a new payment and session (201).
+    a pending one with an unexpired session for the same amount → that session
+    again (200, ``reused: true``); a pending one for another amount → cancelled,
+    then a new session; one whose session creation had an unknown outcome → the
+    same request id is retried; one whose session expired → Antom is asked first
+    (paid → 409, still processing → 409 ``payment_in_progress``); otherwise a
+    new payment and session (201).
     """
 
     endpoint = "sessions"
     throttle_scope = "antom_sessions"
+    parser_classes = [JSONParser]
 
-    @extend_schema(
+    @annotate(
         operation_id="antom_create_session",
         request=SessionRequestSerializer,
         responses={
@@ -93,6 +99,7 @@ class SessionView(NonAtomicAPIView):
             200: OpenApiResponse(SessionResponseSerializer, description="The order's live session, reused."),
             **ERRORS,
             409: OpenApiResponse(ErrorSerializer, description="Already paid, or a payment is under way."),
+            415: OpenApiResponse(ErrorSerializer, description="Not application/json."),
             502: OpenApiResponse(ErrorSerializer, description="Antom refused to create the session."),
             503: OpenApiResponse(ErrorSerializer, description="Antom's answer is unknown; retry."),
         },
@@ -128,9 +135,15 @@ class PaymentStatusView(NonAtomicAPIView):
     endpoint = "payments"
     throttle_scope = "antom_payments"
 
-    @extend_schema(
+    @annotate(
         operation_id="antom_payment_status",
-        responses={200: PaymentStatusSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer},
+        responses={
+            200: PaymentStatusSerializer,
+            401: ERRORS[401],
+            403: ERRORS[403],
+            404: ERRORS[404],
+            429: ERRORS[429],
+        },
         tags=["antom"],
     )
     def get(self, request: Request, payment_request_id: str) -> Response:
@@ -189,7 +202,7 @@ class NotifyView(NonAtomicAPIView):
     renderer_classes = [JSONRenderer]
     content_negotiation_class = AckNegotiation
 
-    @extend_schema(
+    @annotate(
         operation_id="antom_notify",
         request={"application/json": {"type": "object", "additionalProperties": True}},
         parameters=[

@@ -17,6 +17,7 @@ class ShopOrder:
     amount: Amount
     owner_id: int | None = None
     closed: bool = False
+    redirect_url: str = ""
 
 
 ORDERS: dict[str, ShopOrder] = {}
@@ -45,3 +46,6 @@ class ShopAdapter(AntomAdapter):
             user=user,
             goods=[{"referenceGoodsId": "mug", "goodsName": "Mug", "goodsQuantity": "1"}],
         )
+
+    def get_redirect_url(self, request: Any, info: OrderInfo) -> str:
+        return ORDERS[info.reference_order_id].redirect_url or super().get_redirect_url(request, info)

@@ -1,0 +1,305 @@
+"""POST antom/sessions/ against the sandbox simulator over real HTTP: the amount from the shop, one session per order."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client, override_settings
+from django.utils import timezone
+
+from antom_django.models import Payment
+from tests.api.shop import ORDERS, add_order
+
+URL = "/antom/sessions/"
+
+
+@pytest.fixture
+def buyer(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user("buyer")
+
+
+@pytest.fixture
+def buyer_client(buyer: Any) -> Client:
+    client = Client()
+    client.force_login(buyer)
+    return client
+
+
+def create(client: Client, reference: str, **extra: Any) -> Any:
+    return client.post(URL, {"referenceOrderId": reference, **extra}, content_type="application/json")
+
+
+@pytest.mark.django_db
+def test_creates_a_session_with_the_amount_from_the_order(antom_sandbox: Any, buyer: Any, buyer_client: Client) -> None:
+    add_order("order-1", 4200, owner=buyer)
+    response = create(buyer_client, "order-1", amount={"currency": "SGD", "value": "1"}, paymentAmount="1")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["paymentSessionData"] and body["paymentSessionId"] and body["paymentSessionExpiryTime"]
+    assert body["amount"] == {"currency": "SGD", "value": "4200"}
+    assert body["reused"] is False
+    payment = Payment.objects.get(payment_request_id=body["paymentRequestId"])
+    assert (payment.amount, payment.currency, payment.status) == (4200, "SGD", Payment.Status.PENDING)
+    assert payment.user == buyer
+    assert payment.reference_order_id == "order-1"
+    assert payment.session_id == body["paymentSessionId"]
+    # The simulator holds the session for the shop's amount, not the client's.
+    answer = antom_sandbox.client().inquiry_payment(payment_request_id=payment.payment_request_id)
+    assert answer.payment_amount is not None and answer.payment_amount.value == 4200
+
+
+@pytest.mark.django_db
+def test_a_second_request_reuses_the_live_session(antom_sandbox: Any, buyer: Any, buyer_client: Client) -> None:
+    add_order("order-1", 4200, owner=buyer)
+    first = create(buyer_client, "order-1").json()
+    again = create(buyer_client, "order-1")
+    assert again.status_code == 200
+    assert again.json()["reused"] is True
+    assert again.json()["paymentRequestId"] == first["paymentRequestId"]
+    assert again.json()["paymentSessionData"] == first["paymentSessionData"]
+    assert Payment.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_paid_order_is_refused(antom_sandbox: Any, buyer: Any, buyer_client: Client) -> None:
+    add_order("order-1", 4200, owner=buyer)
+    first = create(buyer_client, "order-1").json()
+    assert antom_sandbox.pay(first["paymentSessionData"], "4242424242424242")
+    status = buyer_client.get(f"/antom/payments/{first['paymentRequestId']}/").json()
+    assert status["status"] == Payment.Status.AUTHORIZED
+    refused = create(buyer_client, "order-1")
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "order_already_paid"
+    assert refused.json()["paymentRequestId"] == first["paymentRequestId"]
+
+
+@pytest.mark.django_db
+def test_processing_payment_with_a_live_session_reuses_it(antom_sandbox: Any, buyer: Any, buyer_client: Client) -> None:
+    add_order("order-1", 4200, owner=buyer)
+    first = create(buyer_client, "order-1").json()
+    Payment.objects.filter(payment_request_id=first["paymentRequestId"]).update(status=Payment.Status.PROCESSING)
+    again = create(buyer_client, "order-1")
+    assert again.status_code == 200
+    assert again.json()["paymentRequestId"] == first["paymentRequestId"]
+
+
+@pytest.mark.django_db
+def test_expired_session_still_processing_is_refused(antom_sandbox: Any, buyer: Any, buyer_client: Client) -> None:
+    add_order("order-1", 4200, owner=buyer)
+    first = create(buyer_client, "order-1").json()
+    Payment.objects.filter(payment_request_id=first["paymentRequestId"]).update(
+        status=Payment.Status.PROCESSING, session_expires_at=timezone.now()
+    )
+    refused = create(buyer_client, "order-1")
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "payment_in_progress"
+    assert Payment.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_expired_session_paid_at_the_last_moment_is_found(antom_sandbox: Any, buyer: Any, buyer_client: Client) -> None:
+    add_order("order-1", 4200, owner=buyer)
+    first = create(buyer_client, "order-1").json()
+    assert antom_sandbox.pay(first["paymentSessionData"])
+    # We have not heard yet (no notification, no poll) and our copy of the session looks expired.
+    Payment.objects.filter(payment_request_id=first["paymentRequestId"]).update(session_expires_at=timezone.now())
+    refused = create(buyer_client, "order-1")
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "order_already_paid"
+    assert Payment.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_expired_unpaid_session_gets_a_new_payment(antom_sandbox: Any, buyer: Any, buyer_client: Client) -> None:
+    add_order("order-1", 4200, owner=buyer)
+    first = create(buyer_client, "order-1").json()
+    antom_sandbox.expire(first["paymentSessionData"])
+    antom_sandbox.advance_clock(3600)
+    Payment.objects.filter(payment_request_id=first["paymentRequestId"]).update(session_expires_at=timezone.now())
+    second = create(buyer_client, "order-1")
+    assert second.status_code == 201, second.content
+    assert second.json()["paymentRequestId"] != first["paymentRequestId"]
+    assert not Payment.objects.get(payment_request_id=first["paymentRequestId"]).is_pending
+
+
+@pytest.mark.django_db
+def test_failed_payment_gets_a_new_session(antom_sandbox: Any, buyer: Any, buyer_client: Client) -> None:
+    add_order("order-1", 4200, owner=buyer)
+    first = create(buyer_client, "order-1").json()
+    Payment.objects.filter(payment_request_id=first["paymentRequestId"]).update(status=Payment.Status.FAILED)
+    second = create(buyer_client, "order-1")
+    assert second.status_code == 201
+    assert second.json()["paymentRequestId"] != first["paymentRequestId"]
+
+
+@pytest.mark.django_db
+def test_changed_amount_cancels_the_old_session(antom_sandbox: Any, buyer: Any, buyer_client: Client) -> None:
+    add_order("order-1", 4200, owner=buyer)
+    first = create(buyer_client, "order-1").json()
+    add_order("order-1", 5000, owner=buyer)
+    second = create(buyer_client, "order-1")
+    assert second.status_code == 201, second.content
+    assert second.json()["amount"]["value"] == "5000"
+    old = Payment.objects.get(payment_request_id=first["paymentRequestId"])
+    assert old.status == Payment.Status.CANCELLED
+
+
+@pytest.mark.django_db
+def test_unknown_outcome_then_retry_with_the_same_request_id(
+    antom_sandbox: Any, buyer: Any, buyer_client: Client
+) -> None:
+    add_order("order-1", 4200, owner=buyer)
+    antom_sandbox.set_faults(http_error_rate=1.0, http_error_status=503, operations=("createPaymentSession",))
+    unknown = create(buyer_client, "order-1")
+    assert unknown.status_code == 503
+    assert unknown.json()["code"] == "antom_unavailable"
+    assert unknown["Retry-After"]
+    payment = Payment.objects.get()
+    assert payment.status == Payment.Status.INITIATED
+    assert unknown.json()["paymentRequestId"] == payment.payment_request_id
+    antom_sandbox.set_faults()
+    retried = create(buyer_client, "order-1")
+    assert retried.status_code == 201, retried.content
+    assert retried.json()["paymentRequestId"] == payment.payment_request_id
+    assert Payment.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_antom_refusal_is_a_502(antom_sandbox: Any, buyer: Any, buyer_client: Client) -> None:
+    # The simulator, like Antom, answers F (PARAM_ILLEGAL) to a redirect URL that is not http(s).
+    add_order("order-1", 4200, owner=buyer).redirect_url = "shop-app://result"
+    response = create(buyer_client, "order-1")
+    assert response.status_code == 502, response.content
+    assert response.json()["code"] == "session_failed"
+    assert Payment.objects.get().status == Payment.Status.FAILED
+
+
+@pytest.mark.django_db
+def test_unknown_order(buyer_client: Client) -> None:
+    response = create(buyer_client, "nope")
+    assert response.status_code == 404
+    assert response.json()["code"] == "order_not_found"
+
+
+@pytest.mark.django_db
+def test_closed_order(buyer: Any, buyer_client: Client) -> None:
+    add_order("order-1", 4200, owner=buyer).closed = True
+    response = create(buyer_client, "order-1")
+    assert response.status_code == 409
+    assert response.json()["code"] == "order_not_payable"
+
+
+@pytest.mark.django_db
+def test_someone_elses_order(buyer: Any, django_user_model: Any) -> None:
+    add_order("order-1", 4200, owner=buyer)
+    other = Client()
+    other.force_login(django_user_model.objects.create_user("other"))
+    response = create(other, "order-1")
+    assert response.status_code == 403
+    assert response.json()["code"] == "not_allowed"
+    assert create(Client(), "order-1").status_code == 403
+    assert Payment.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"referenceOrderId": ""}, {"referenceOrderId": "x" * 65}, {"referenceOrderId": ["a"]}],
+    ids=["missing", "empty", "too-long", "list"],
+)
+def test_invalid_body(buyer_client: Client, body: dict[str, Any]) -> None:
+    response = buyer_client.post(URL, body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert "referenceOrderId" in response.json()["errors"]
+
+
+@pytest.mark.django_db
+def test_malformed_json_body(buyer_client: Client) -> None:
+    response = buyer_client.post(URL, "{nope", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+
+
+@pytest.mark.django_db
+def test_guest_checkout_sees_its_own_payment(antom_sandbox: Any) -> None:
+    add_order("guest-1", 1500)
+    guest = Client()
+    created = create(guest, "guest-1")
+    assert created.status_code == 201
+    url = f"/antom/payments/{created.json()['paymentRequestId']}/"
+    assert guest.get(url).status_code == 200
+    assert Client().get(url).status_code == 403
+
+
+@pytest.mark.django_db
+def test_permission_classes_come_from_settings(buyer: Any) -> None:
+    add_order("order-1", 4200, owner=buyer)
+    antom = {**settings.ANTOM, "PERMISSION_CLASSES": {"sessions": ["rest_framework.permissions.IsAdminUser"]}}
+    with override_settings(ANTOM=antom):
+        client = Client()
+        client.force_login(buyer)
+        assert create(client, "order-1").status_code == 403
+
+
+@pytest.mark.django_db
+def test_throttle_classes_come_from_settings(buyer: Any) -> None:
+    add_order("order-1", 4200, owner=buyer)
+    antom = {**settings.ANTOM, "THROTTLE_CLASSES": {"sessions": ["tests.api.test_sessions.OnePerTest"]}}
+    OnePerTest.seen = 0
+    with override_settings(ANTOM=antom):
+        client = Client()
+        client.force_login(buyer)
+        assert create(client, "nope").status_code == 404
+        throttled = create(client, "nope")
+    assert throttled.status_code == 429
+    assert throttled.json()["code"] == "throttled"
+
+
+class OnePerTest:
+    """A throttle that lets one request through."""
+
+    seen = 0
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        OnePerTest.seen += 1
+        return OnePerTest.seen <= 1
+
+    def wait(self) -> float:
+        return 60.0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_for_one_order_make_one_payment(antom_sandbox: Any, django_user_model: Any) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (ANTOM_TEST_DATABASE_URL)")
+    buyer = django_user_model.objects.create_user("buyer")
+    add_order("order-1", 4200, owner=buyer)
+    workers = 4
+    barrier = threading.Barrier(workers)
+    answers: list[Any] = []
+
+    def pay() -> None:
+        try:
+            client = Client()
+            client.force_login(buyer)
+            barrier.wait()
+            response = create(client, "order-1")
+            answers.append((response.status_code, response.json().get("paymentRequestId")))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=pay) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(code for code, _ in answers) == [200] * (workers - 1) + [201]
+    assert len({request_id for _, request_id in answers}) == 1
+    assert Payment.objects.count() == 1
+    assert ORDERS["order-1"].amount.value == 4200
