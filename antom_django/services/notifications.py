@@ -20,18 +20,24 @@ Outcome = Notification.Outcome
 
 
 def dedupe_key(data: dict[str, Any]) -> str:
-    """notifyType + Antom's id of the thing + the result it reports (so PENDING and RESULT differ)."""
+    """notifyType + Antom's id + the result it reports + the amount it names.
+
+    PAYMENT_PENDING and PAYMENT_RESULT differ by type; S and F by status; and a message naming
+    another amount is never mistaken for a resend, so its mismatch is seen and flagged.
+    """
     notify_type = str(data.get("notifyType") or "")
     result = Result.from_wire(data.get("result"))
     status = result.status if result else ""
     if notify_type == "CAPTURE_RESULT":
-        ident = data.get("captureId") or data.get("captureRequestId")
+        ident, amount = data.get("captureId") or data.get("captureRequestId"), data.get("captureAmount")
     elif notify_type == "REFUND_RESULT":
-        ident = data.get("refundId") or data.get("refundRequestId")
+        ident, amount = data.get("refundId") or data.get("refundRequestId"), data.get("refundAmount")
         status = f"{data.get('refundStatus') or ''}/{status}"
     else:
-        ident = data.get("paymentId") or data.get("paymentRequestId")
-    return f"{notify_type}:{ident or ''}:{status}"[:200]
+        ident, amount = data.get("paymentId") or data.get("paymentRequestId"), data.get("paymentAmount")
+    money = parse_amount(amount)
+    named = f"{money.value}{money.currency}" if money else ""
+    return f"{notify_type}:{ident or ''}:{status}:{named}"[:200]
 
 
 def _payment_for(data: dict[str, Any]) -> Payment | None:

@@ -35,13 +35,20 @@ PATHS = {
 }
 
 
+def antom_id(payment: Payment) -> str:
+    """The paymentId Antom gives this payment (unique per payment, so dedupe keys never collide)."""
+    return payment.payment_id or "A" + payment.payment_request_id.removeprefix("pay_")[:24]
+
+
 def make_payment(status: str = Payment.Status.PENDING, **fields: Any) -> Payment:
-    """A payment saved in ``status`` (AUTHORIZED and later get an Antom paymentId)."""
+    """A payment saved in ``status`` (AUTHORIZED and later already know Antom's paymentId)."""
     values: dict[str, Any] = {"amount": 4200, "currency": "SGD", "reference_order_id": "order-1", "status": status}
-    if status not in (Payment.Status.INITIATED, Payment.Status.PENDING):
-        values["payment_id"] = "2024PAY0001"
     values.update(fields)
-    return Payment.objects.create(**values)
+    payment = Payment.objects.create(**values)
+    if status not in (Payment.Status.INITIATED, Payment.Status.PENDING) and "payment_id" not in fields:
+        payment.payment_id = antom_id(payment)
+        payment.save(update_fields=["payment_id"])
+    return payment
 
 
 def money(value: int, currency: str = "SGD") -> dict[str, str]:
@@ -55,13 +62,13 @@ def payment_result(
     notify_type: str = "PAYMENT_RESULT",
     amount: int | None = None,
     currency: str | None = None,
-    payment_id: str = "2024PAY0001",
+    payment_id: str = "",
 ) -> dict[str, Any]:
     """A notifyPayment body for ``payment``."""
     return {
         "notifyType": notify_type,
         "paymentRequestId": payment.payment_request_id,
-        "paymentId": payment_id,
+        "paymentId": payment_id or antom_id(payment),
         "paymentAmount": money(payment.amount if amount is None else amount, currency or payment.currency),
         "paymentTime": "2024-01-01T00:01:00+08:00",
         "paymentResultInfo": {"cardBrand": "VISA", "cardNo": "************4242", "funding": "CREDIT"},
@@ -77,7 +84,7 @@ def inquiry(
         "result": result("S"),
         "paymentStatus": payment_status,
         "paymentRequestId": payment.payment_request_id,
-        "paymentId": "2024PAY0001",
+        "paymentId": antom_id(payment),
         "paymentAmount": money(payment.amount, payment.currency),
         "authExpiryTime": "2099-01-08T00:01:00+08:00",
     }

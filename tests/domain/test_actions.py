@@ -123,7 +123,7 @@ def test_full_capture(antom_gateway: FakeAntom, signal_log: SignalLog) -> None:
     sent = antom_gateway.requests("capture")[0]
     assert sent == {
         "captureRequestId": row.capture_request_id,
-        "paymentId": "2024PAY0001",
+        "paymentId": payment.payment_id,
         "captureAmount": {"currency": "SGD", "value": "4200"},
     }
     assert signal_log.count("capture_succeeded") == 1
@@ -209,10 +209,10 @@ def test_capture_needs_a_positive_int(amount: Any) -> None:
 
 def test_cancel_authorization(antom_gateway: FakeAntom, signal_log: SignalLog) -> None:
     payment = make_payment(P.AUTHORIZED)
-    antom_gateway.answer("cancel", {"result": result("S"), "paymentId": "2024PAY0001"})
+    antom_gateway.answer("cancel", {"result": result("S"), "paymentId": payment.payment_id})
     payment = cancel(payment, source=Source.ADMIN)
     assert payment.status == P.CANCELLED
-    assert antom_gateway.requests("cancel") == [{"paymentId": "2024PAY0001"}]
+    assert antom_gateway.requests("cancel") == [{"paymentId": payment.payment_id}]
     assert "payment_cancelled" in signal_log.names()
     assert cancel(payment).status == P.CANCELLED, "cancelling twice is harmless"
     assert len(antom_gateway.requests("cancel")) == 1

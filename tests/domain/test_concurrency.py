@@ -110,7 +110,7 @@ def test_capture_racing_its_own_notification(antom_gateway: FakeAntom, signal_lo
                 "notifyType": "CAPTURE_RESULT",
                 "captureRequestId": row.capture_request_id,
                 "captureId": f"CAP-{row.capture_request_id}",
-                "paymentId": "2024PAY0001",
+                "paymentId": payment.payment_id,
                 "captureAmount": {"currency": "SGD", "value": "4200"},
                 "result": {"resultStatus": "S", "resultCode": "SUCCESS", "resultMessage": "success"},
             }

@@ -33,7 +33,7 @@ def test_payment_result_is_applied(apply: Any, signal_log: SignalLog) -> None:
     note.refresh_from_db()
     payment.refresh_from_db()
     assert (note.outcome, note.payment, note.notify_type) == (Outcome.APPLIED, payment, "PAYMENT_RESULT")
-    assert note.dedupe_key == "PAYMENT_RESULT:2024PAY0001:S"
+    assert note.dedupe_key == f"PAYMENT_RESULT:{payment.payment_id}:S:4200SGD"
     assert note.processed_at is not None
     assert payment.status == P.AUTHORIZED
     event = payment.events.get(kind=PaymentEvent.Kind.STATUS)
@@ -163,14 +163,16 @@ def test_our_own_failure_rolls_back_and_can_be_retried(
 
 def test_dedupe_keys() -> None:
     assert dedupe_key({"notifyType": "PAYMENT_PENDING", "paymentId": "1", "result": {"resultStatus": "S"}}) == (
-        "PAYMENT_PENDING:1:S"
+        "PAYMENT_PENDING:1:S:"
     )
+    paid = {"notifyType": "PAYMENT_RESULT", "paymentId": "1", "paymentAmount": {"currency": "JPY", "value": "42"}}
+    assert dedupe_key(paid) == "PAYMENT_RESULT:1::42JPY"
     assert dedupe_key({"notifyType": "CAPTURE_RESULT", "captureRequestId": "c", "result": {"resultStatus": "F"}}) == (
-        "CAPTURE_RESULT:c:F"
+        "CAPTURE_RESULT:c:F:"
     )
     assert dedupe_key(
         {"notifyType": "REFUND_RESULT", "refundId": "r", "refundStatus": "FAIL", "result": {"resultStatus": "S"}}
-    ) == ("REFUND_RESULT:r:FAIL/S")
+    ) == ("REFUND_RESULT:r:FAIL/S:")
 
 
 def test_capture_failure_after_success_is_flagged(apply: Any, signal_log: SignalLog) -> None:

@@ -9,7 +9,7 @@ import pytest
 from antom_django.models import Capture, Payment, PaymentEvent, Refund, Source
 from antom_django.services import apply_payment_result
 from tests.domain.conftest import SignalLog
-from tests.domain.helpers import inquiry, make_payment, payment_result, transaction
+from tests.domain.helpers import antom_id, inquiry, make_payment, payment_result, transaction
 
 pytestmark = pytest.mark.django_db
 P = Payment.Status
@@ -37,7 +37,7 @@ def test_authorization_success(apply: Any, signal_log: SignalLog) -> None:
     payment = make_payment()
     payment = apply(payment, payment_result(payment))
     assert payment.status == P.AUTHORIZED
-    assert payment.payment_id == "2024PAY0001"
+    assert payment.payment_id == antom_id(payment)
     assert (payment.card_brand, payment.card_last4, payment.card_funding) == ("VISA", "4242", "CREDIT")
     assert payment.captured_amount == 0
     assert signal_log.names() == ["payment_status_changed", "payment_authorized"]
