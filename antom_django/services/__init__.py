@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..models import Source
 from .actions import cancel, capture, refund, retry_capture, retry_refund
 from .notifications import apply_notification, dedupe_key
-from .results import PaymentFact, apply_payment_result, claim_inquiry, sync_payment
+from .results import PaymentFact, apply_payment_result, claim_inquiry, clear_review, sync_payment
 from .sessions import retry_session, session_is_usable, start_payment
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "cancel",
     "capture",
     "claim_inquiry",
+    "clear_review",
     "dedupe_key",
     "refund",
     "retry_capture",

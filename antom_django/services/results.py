@@ -12,14 +12,14 @@ from django.utils import timezone
 
 from ..client.errors import AntomFailed
 from ..client.types import CardInfo, Result, Transaction, parse_amount, parse_time
-from ..models import Capture, Payment, Refund, Source
+from ..models import Capture, Payment, PaymentEvent, Refund, Source
 from ..state import (
     Decision,
     ledger_status_from_transaction,
     payment_status_from_inquiry,
     payment_status_from_notification,
 )
-from .context import Ctx, atomic, flag, get_client, lock, move
+from .context import Ctx, atomic, flag, get_client, lock, move, record
 from .ledger import adopt_capture, adopt_refund, amount_mismatch, find_capture, settle_capture, settle_refund
 
 if TYPE_CHECKING:
@@ -292,4 +292,18 @@ def sync_payment(
         locked.last_inquiry_at = timezone.now()
         locked.save(update_fields=["last_inquiry_at"])
         apply_locked(locked, answer.raw, ctx)
+    return locked
+
+
+def clear_review(payment: Payment, *, note: str = "", source: str = Source.ADMIN, user: Any = None) -> Payment:
+    """An operator has looked at a flagged payment: clear ``needs_review``, keeping the why in the timeline."""
+    ctx = Ctx(source=source, user=user)
+    with atomic():
+        locked = lock(payment)
+        if not locked.needs_review:
+            return locked
+        record(locked, PaymentEvent.Kind.REVIEW, ctx, cleared=locked.review_reason, note=note)
+        locked.needs_review = False
+        locked.review_reason = ""
+        locked.save(update_fields=["needs_review", "review_reason", "updated_at"])
     return locked

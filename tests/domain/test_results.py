@@ -229,3 +229,17 @@ def test_refund_beyond_captured_is_flagged(apply: Any) -> None:
     )
     assert payment.refunded_amount == 0
     assert payment.needs_review
+
+
+def test_clearing_a_review_keeps_the_reason_in_the_timeline(apply: Any) -> None:
+    from antom_django.services import clear_review
+
+    payment = make_payment()
+    payment = apply(payment, payment_result(payment, amount=1))
+    payment = clear_review(payment, note="customer paid the difference by bank transfer")
+    assert (payment.needs_review, payment.review_reason) == (False, "")
+    cleared = payment.events.filter(kind=PaymentEvent.Kind.REVIEW).last()
+    assert cleared is not None
+    assert cleared.source == Source.ADMIN
+    assert "differs from ours" in cleared.detail["cleared"]
+    assert clear_review(payment).needs_review is False
