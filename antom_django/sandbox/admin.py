@@ -56,13 +56,13 @@ def route(sim: Simulator, request: Request) -> Response:
     match = _EXPIRE.match(path)
     if match and method == "POST":
         try:
-            payment = sim.expire_session(match.group("id"))
+            expired = sim.expire_session(match.group("id"))
         except CheckoutError as exc:
             return _error(exc.message, exc.status)
-        return json_response({"paymentId": payment.payment_id, "paymentStatus": payment.status})
+        return json_response({"paymentId": expired.payment_id, "paymentStatus": expired.status})
     match = _PAYMENT.match(path)
     if match:
-        return payment(sim, match.group("id"), bool(match.group("settle")) and method == "POST", data)
+        return payment_state(sim, match.group("id"), bool(match.group("settle")) and method == "POST", data)
     return _error("no such sandbox endpoint", 404)
 
 
@@ -77,7 +77,7 @@ def faults(sim: Simulator, method: str, data: dict[str, Any]) -> Response:
     return json_response(sim.faults.to_json())
 
 
-def payment(sim: Simulator, payment_id: str, settle: bool, data: dict[str, Any]) -> Response:
+def payment_state(sim: Simulator, payment_id: str, settle: bool, data: dict[str, Any]) -> Response:
     if settle:
         status = data.get("status")
         if status not in (None, "SUCCESS", "FAIL"):

@@ -126,7 +126,7 @@ def build_server(
     return server, settings
 
 
-def banner(server: SandboxServer, settings: dict[str, Any], out: TextIO) -> None:
+def banner(server: SandboxServer, settings: dict[str, Any], out: TextIO | Any) -> None:
     lines = [f"Antom sandbox simulator listening on {server.url}", "", "Point your shop at it:", "ANTOM = {"]
     lines += [f"    {key!r}: {value!r}," for key, value in settings.items()]
     lines += [

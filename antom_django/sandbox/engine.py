@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import random
 import secrets
@@ -255,11 +256,14 @@ class Simulator:
             self._auto_capture(payment)
         return payment
 
+    def _settle_later(self, payment_id: str) -> None:
+        self.settle(payment_id)
+
     def _after_outcome(self, payment: Payment, outcome: Outcome) -> None:
         if outcome.status == "PROCESSING":
             self.notify_payment(payment, "PAYMENT_PENDING")
             self.scheduler.call_later(
-                self.config.scaled(self.config.settle_delay), lambda: self.settle(payment.payment_id)
+                self.config.scaled(self.config.settle_delay), functools.partial(self._settle_later, payment.payment_id)
             )
             return
         self.notify_payment(payment, "PAYMENT_RESULT")

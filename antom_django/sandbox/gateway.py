@@ -436,7 +436,7 @@ class Gateway:
                 refund = record[1] if record else None
             if refund is None:
                 raise GatewayError("ORDER_NOT_EXIST", "The refund does not exist.")
-            answer = {
+            answer: dict[str, Any] = {
                 "result": SUCCESS.to_wire(),
                 "refundId": refund.refund_id,
                 "refundRequestId": refund.request_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -144,7 +145,7 @@ class Notifier:
         with self._cond:
             held = self._held.pop(payment_id, [])
         for delivery in reversed(held):
-            self.sim.scheduler.call_later(0, lambda d=delivery: self._attempt(d))
+            self.sim.scheduler.call_later(0, functools.partial(self._attempt, delivery))
 
     def _attempt(self, delivery: Delivery) -> None:
         number = delivery.tries + 1

@@ -67,7 +67,7 @@ class NotificationReceiver:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}{self.path}"
+        return f"http://{host!s}:{port}{self.path}"
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         receiver = self
