@@ -30,9 +30,11 @@ test: lint bench-smoke
 # Full signing benchmark (fails if a target is missed); the smoke run only checks agreement with the SDK.
 bench: $(VENV)/.installed
 	$(PY) bench/signing.py
+	$(PY) bench/notify_throughput.py
 
 bench-smoke: $(VENV)/.installed
 	$(PY) bench/signing.py --smoke
+	$(PY) bench/notify_throughput.py --smoke
 
 clean:
 	rm -rf $(VENV) build *.egg-info tests/test.sqlite3
