@@ -1,9 +1,7 @@
-"""Antom's payment API as the simulator answers it: one function per operation, Antom's result codes.
+"""Antom's payment API as the simulator answers it: one method per operation, Antom's result codes.
 
-Result codes where Antom's own tables could not be read follow the closest documented family
-(see ``docs`` in the README's "Sandbox simulator" section): ``PARAM_ILLEGAL``, ``ORDER_NOT_EXIST``,
-``REPEAT_REQ_INCONSISTENT``, ``CAPTURE_AMOUNT_EXCEED_AUTH_LIMIT``, ``AUTH_EXPIRED``, ``AUTH_CANCELLED``,
-``REFUND_AMOUNT_EXCEED``, ``ORDER_STATUS_INVALID``, ``ORDER_IS_CLOSED``, ``CURRENCY_NOT_SUPPORT``.
+Where Antom's own result-code tables could not be read, codes follow the closest documented family;
+the README's "Sandbox simulator" section lists every code and when it is returned.
 """
 
 from __future__ import annotations

@@ -175,3 +175,23 @@ def test_cli_flags_become_run_faults() -> None:
         operations=("capture", "refund"),
     )
     assert (config.time_scale, config.resend_notifications) == (0.01, False)
+
+
+def test_rate_based_faults_are_seeded(sandbox: SandboxServer, client: AntomClient) -> None:
+    sandbox.set_faults(http_error_rate=0.5, operations=("inquiryPayment",))
+
+    def outcomes() -> list[str]:
+        sandbox.sim.rng.seed(1234)
+        seen = []
+        for _ in range(16):
+            try:
+                client.inquiry_payment(payment_request_id="nothing")
+            except AntomServerError:
+                seen.append("5xx")
+            except AntomFailed:
+                seen.append("F")
+        return seen
+
+    first = outcomes()
+    assert {"5xx", "F"} == set(first)
+    assert outcomes() == first

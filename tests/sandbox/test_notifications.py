@@ -125,3 +125,18 @@ def _get(url: str) -> bytes:
 
     with urllib.request.urlopen(url) as response:
         return bytes(response.read())
+
+
+def test_epoch_millisecond_request_time(
+    sandbox: SandboxServer, client: AntomClient, receiver: NotificationReceiver
+) -> None:
+    sandbox.sim.config.notify_time_format = "millis"
+    try:
+        session = create_session(client, notify_url=receiver.url)
+        sandbox.pay(session.payment_session_data)
+        [note] = receiver.wait(1)
+    finally:
+        sandbox.sim.config.notify_time_format = "iso"
+    assert note.headers["request-time"].isdigit()
+    assert len(note.headers["request-time"]) == 13
+    assert note.verified
