@@ -262,3 +262,14 @@ def test_bad_session_data(browser: Any, shop: str) -> None:
     run(browser, "window.checkoutApp.createComponent({sessionData: 'garbage'}).then(function () { done(true); });")
     assert [e["code"] for e in events(browser)] == ["SDK_START_OF_LOADING", "SDK_CREATEPAYMENT_PARAMETER_ERROR"]
     assert run(browser, "window.checkoutApp.submit().then(done);")["code"] == "SDK_SUBMIT_ERROR"
+
+
+def test_finished_session_reports_an_error(
+    browser: Any, shop: str, sandbox: SandboxServer, client: AntomClient
+) -> None:
+    session = create_session(client)
+    sandbox.expire(session.payment_session_data)
+    open_checkout(browser, shop)
+    run(browser, EMBED, session.payment_session_data)
+    event = wait_for_event(browser, "SDK_PAYMENT_ERROR")
+    assert "expired" in event["message"]

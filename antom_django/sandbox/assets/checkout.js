@@ -214,5 +214,8 @@
   }
   if (window.ResizeObserver) new ResizeObserver(resized).observe(document.body);
   post({ type: "ready", status: cfg.status });
+  if (cfg.status !== "OPEN" && cfg.status !== "CHALLENGE") {
+    post({ type: "event", code: "SDK_PAYMENT_ERROR", message: "This payment session is " + cfg.status.toLowerCase() + "; create a new one." });
+  }
   resized();
 })();
