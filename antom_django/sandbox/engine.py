@@ -22,7 +22,7 @@ from .config import SandboxConfig
 from .faults import Faults
 from .notifier import Notifier
 from .scheduler import Scheduler
-from .store import SUCCESS, Capture, Payment, Result, Session, Store, iso
+from .store import SUCCESS, Capture, Payment, Refund, Result, Session, Store, iso
 
 CLOSED = Result("ORDER_IS_CLOSED", "F", "The payment session expired before the buyer paid.")
 CAPTURE_FAILED = Result("PROCESS_FAIL", "F", "The card network refused the capture.")
@@ -402,7 +402,7 @@ class Simulator:
             payment.client_id, payment.notify_url, body, payment.payment_id, self.notification_faults(payment, faults)
         )
 
-    def notify_refund(self, payment: Payment, refund: Any, faults: Faults | None = None) -> None:
+    def notify_refund(self, payment: Payment, refund: Refund, faults: Faults | None = None) -> None:
         body = {
             "notifyType": "REFUND_RESULT",
             "result": refund.result.to_wire(),
