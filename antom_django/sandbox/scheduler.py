@@ -21,7 +21,6 @@ class Scheduler:
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
-        self._busy = False
 
     def start(self) -> None:
         with self._cond:
@@ -48,17 +47,6 @@ class Scheduler:
         with self._cond:
             self._jobs.clear()
 
-    def idle(self, timeout: float = 5.0) -> bool:
-        """Wait until no job is due or running (later jobs may remain); ``False`` on timeout."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while self._busy or (self._jobs and self._jobs[0][0] <= time.monotonic()):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(min(left, 0.05))
-            return True
-
     def _run(self) -> None:
         while True:
             with self._cond:
@@ -68,12 +56,7 @@ class Scheduler:
                 if self._stopping:
                     return
                 _, _, fn = heapq.heappop(self._jobs)
-                self._busy = True
             try:
                 fn()
             except Exception:  # a failing job must not kill the simulator's clockwork
                 logger.exception("sandbox job failed")
-            finally:
-                with self._cond:
-                    self._busy = False
-                    self._cond.notify_all()
