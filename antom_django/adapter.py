@@ -7,6 +7,7 @@ merchant's orders asks :func:`get_adapter` instead of reading a dozen settings.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -49,8 +50,8 @@ class OrderInfo:
     description: str
     order: Model | None = None
     user: Any = None
-    buyer: dict[str, Any] | None = None
-    goods: list[dict[str, Any]] | None = field(default=None)
+    buyer: Mapping[str, Any] | None = None
+    goods: list[Mapping[str, Any]] | None = field(default=None)
 
 
 class AntomAdapter:

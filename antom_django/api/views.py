@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import DatabaseError, transaction
@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -50,7 +50,7 @@ class NonAtomicAPIView(APIView):
     schema = view_schema()
 
     @classmethod
-    def as_view(cls, **initkwargs: Any) -> Callable[..., HttpResponse]:
+    def as_view(cls, **initkwargs: Any) -> Any:
         return transaction.non_atomic_requests(super().as_view(**initkwargs))
 
     def get_permissions(self) -> list[BasePermission]:
@@ -178,11 +178,14 @@ def refresh(payment: Payment) -> Payment:
 class AckNegotiation(BaseContentNegotiation):
     """Antom's Accept header is irrelevant: the answer is always JSON."""
 
-    def select_parser(self, request: Request, parsers: list[Any]) -> Any:
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
         return None
 
-    def select_renderer(self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None):
-        return renderers[0], renderers[0].media_type
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
 
 
 class NotifyView(NonAtomicAPIView):
