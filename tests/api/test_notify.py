@@ -13,7 +13,7 @@ from django.test import Client, override_settings
 from antom_django import services
 from antom_django.api import inbox
 from antom_django.client.types import ACK_BODY
-from antom_django.models import Capture, Notification, Payment, PaymentEvent
+from antom_django.models import Capture, Notification, Payment, PaymentEvent, Refund
 from tests.api.helpers import CLIENT_ID, NOTIFY_PATH, encode, fixture, now_ms, post_notification, signed_headers
 from tests.settings import ANTOM, VECTORS
 
@@ -73,6 +73,39 @@ def test_capture_failure_sample_is_applied(client: Client, authorized_payment: P
     authorized_payment.refresh_from_db()
     assert authorized_payment.status == Payment.Status.AUTHORIZED
     assert authorized_payment.captured_amount == 0
+
+
+def test_refund_result_is_applied(client: Client, db: None) -> None:
+    from tests.api.conftest import make_payment
+
+    payment = make_payment(status=Payment.Status.SUCCEEDED, payment_id="20240101123456789XXXX", captured_amount=4200)
+    Capture.objects.create(
+        payment=payment, capture_request_id="cap-1", amount=4200, currency="SGD", status=Capture.Status.SUCCEEDED
+    )
+    Refund.objects.create(
+        payment=payment,
+        refund_request_id="refundRequestId01",
+        amount=1000,
+        currency="SGD",
+        status=Refund.Status.PENDING,
+    )
+    payload = {
+        "notifyType": "REFUND_RESULT",
+        "refundRequestId": "refundRequestId01",
+        "refundId": "20240101555555555XXXX",
+        "paymentId": "20240101123456789XXXX",
+        "refundAmount": {"currency": "SGD", "value": "1000"},
+        "refundStatus": "SUCCESS",
+        "refundTime": "2024-01-02T00:00:00+08:00",
+        "result": {"resultCode": "SUCCESS", "resultStatus": "S", "resultMessage": "success."},
+    }
+    assert_ack(post_notification(client, payload))
+    refund = Refund.objects.get()
+    assert refund.status == Refund.Status.SUCCEEDED
+    assert refund.refund_id == "20240101555555555XXXX"
+    payment.refresh_from_db()
+    assert payment.refunded_amount == 1000
+    assert Notification.objects.get().outcome == Notification.Outcome.APPLIED
 
 
 def test_iso_request_time_signed_by_the_official_sdk_is_accepted(client: Client, db: None) -> None:
