@@ -6,6 +6,7 @@ import ipaddress
 import itertools
 import logging
 import threading
+import time
 import traceback
 from typing import TYPE_CHECKING
 
@@ -54,6 +55,32 @@ def store_received(request: HttpRequest, inbound: InboundNotification) -> Notifi
         outcome=Notification.Outcome.RECEIVED,
         remote_addr=_remote_addr(request),
     )
+
+
+class RateLimitedLog:
+    """At most one log line per ``every`` seconds per process, with a count of the ones left out.
+
+    Refused requests are logged, but an attacker must not fill the disk with log lines either.
+    """
+
+    def __init__(self, every: float = 10.0) -> None:
+        self.every = every
+        self._next = 0.0
+        self._skipped = 0
+        self._lock = threading.Lock()
+
+    def warning(self, message: str, *args: object) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now < self._next:
+                self._skipped += 1
+                return
+            skipped, self._skipped, self._next = self._skipped, 0, now + self.every
+        suffix = f" ({skipped} more refused since the last line)" if skipped else ""
+        logger.warning(message + suffix, *args)
+
+
+rejections_log = RateLimitedLog()
 
 
 def store_rejected(request: HttpRequest, rejected: NotifyRejected) -> None:

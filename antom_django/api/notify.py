@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
@@ -56,7 +57,10 @@ def read_body(request: HttpRequest, limit: int) -> bytes:
     if declared.isdigit() and int(declared) > limit:
         raise NotifyRejected(413, "body_too_large", f"notification body is larger than {limit} bytes")
     # Django reads at most CONTENT_LENGTH bytes, which was just bounded.
-    body = request.body
+    try:
+        body = request.body
+    except RequestDataTooBig:  # DATA_UPLOAD_MAX_MEMORY_SIZE below NOTIFY_MAX_BYTES
+        raise NotifyRejected(413, "body_too_large", "notification body is larger than the server accepts") from None
     if len(body) > limit:
         raise NotifyRejected(413, "body_too_large", f"notification body is larger than {limit} bytes")
     return body

@@ -28,7 +28,7 @@ from ..exceptions import PaymentError
 from ..models import Notification, Payment, Source
 from . import sessions
 from .errors import Conflict, antom_error, handle_exception
-from .inbox import mark_error, store_received, store_rejected
+from .inbox import mark_error, rejections_log, store_received, store_rejected
 from .notify import NotifyRejected, verify_request
 from .schema import OpenApiParameter, OpenApiResponse, annotate, view_schema
 from .serializers import ErrorSerializer, PaymentStatusSerializer, SessionRequestSerializer, SessionResponseSerializer
@@ -238,9 +238,14 @@ class NotifyView(NonAtomicAPIView):
         try:
             inbound = verify_request(raw_request)
         except NotifyRejected as rejected:
-            logger.warning("antom notify rejected: %s", rejected.code)
+            rejections_log.warning(
+                "antom notify refused from %s: %s", raw_request.META.get("REMOTE_ADDR"), rejected.code
+            )
             store_rejected(raw_request, rejected)
-            return antom_error(rejected.status, rejected.code, rejected.message)
+            response = antom_error(rejected.status, rejected.code, rejected.message)
+            # Logged above, rate-limited; Django would otherwise log every refusal as well.
+            response._has_been_logged = True  # type: ignore[attr-defined]
+            return response
         try:
             notification = store_received(raw_request, inbound)
         except DatabaseError:

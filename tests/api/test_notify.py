@@ -454,3 +454,14 @@ def test_queries_per_notification_are_constant(django_assert_num_queries: Any) -
     with django_assert_num_queries(QUERIES_DUPLICATE):
         assert_ack(post_notification(client, payload))
     assert Notification.objects.filter(outcome=Notification.Outcome.APPLIED).count() == 3
+
+
+def test_refusals_are_logged_at_a_bounded_rate(client: Client, db: None, caplog: pytest.LogCaptureFixture) -> None:
+    inbox.rejections_log._next = 0.0
+    with caplog.at_level("WARNING"):
+        for _ in range(20):
+            post(client, b"{}", {"client-id": CLIENT_ID, "request-time": now_ms(), "signature": "signature=AAAA"})
+    lines = [r for r in caplog.records if "notify" in r.getMessage() or r.name == "django.request"]
+    assert len(lines) == 1
+    assert "signature_invalid" in lines[0].getMessage()
+    assert "AAAA" not in lines[0].getMessage()
