@@ -6,10 +6,10 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, DataError, connection, transaction
 from django.http import HttpRequest, HttpResponse
 from rest_framework import status
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import AuthenticationFailed, NotFound, PermissionDenied
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.permissions import AllowAny, BasePermission
@@ -63,6 +63,19 @@ class NonAtomicAPIView(APIView):
 
     def get_exception_handler(self) -> Callable[..., Response | None]:
         return handle_exception
+
+    def perform_authentication(self, request: Request) -> None:
+        # DRF's BasicAuthentication hands a NUL byte from the header to the user lookup, which
+        # PostgreSQL refuses with DataError: that is bad credentials, not a server error. Inside an
+        # atomic block (ATOMIC_REQUESTS elsewhere, tests) a savepoint keeps the transaction usable.
+        try:
+            if connection.in_atomic_block:
+                with transaction.atomic():
+                    super().perform_authentication(request)
+            else:
+                super().perform_authentication(request)
+        except DataError:
+            raise AuthenticationFailed("Malformed credentials.") from None
 
 
 ERRORS = {
@@ -147,7 +160,10 @@ class PaymentStatusView(NonAtomicAPIView):
         tags=["antom"],
     )
     def get(self, request: Request, payment_request_id: str) -> Response:
-        payment = Payment.objects.filter(payment_request_id=payment_request_id).first()
+        # Request ids are ours: at most 64 printable characters. Anything else (a NUL byte would even
+        # be a database error on PostgreSQL) names no payment.
+        valid = len(payment_request_id) <= 64 and payment_request_id.isprintable()
+        payment = Payment.objects.filter(payment_request_id=payment_request_id).first() if valid else None
         if payment is None:
             raise NotFound("No such payment.", code="payment_not_found")
         self.check_object_permissions(request, payment)

@@ -110,8 +110,9 @@ def test_others_may_not(owner: Any, django_user_model: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_unknown_payment(owner: Any) -> None:
-    response = logged_in(owner).get(url("pay_does_not_exist"))
+@pytest.mark.parametrize("request_id", ["pay_does_not_exist", "nul%00byte", "x" * 65, "tab%09"])
+def test_unknown_payment(owner: Any, request_id: str) -> None:
+    response = logged_in(owner).get(url(request_id))
     assert response.status_code == 404
     assert response.json()["code"] == "payment_not_found"
 
@@ -184,3 +185,14 @@ def test_many_pollers_at_once_cause_one_inquiry(antom_sandbox: Any, owner: Any, 
         thread.join()
     assert codes == [200] * workers
     assert len(inquiries) == 1
+
+
+@pytest.mark.django_db
+def test_nul_byte_in_basic_credentials_is_refused_not_a_server_error() -> None:
+    import base64
+
+    credentials = base64.b64encode(b"bu\x00yer:secret").decode()
+    response = Client().get(url("anything"), headers={"Authorization": f"Basic {credentials}"})
+    # 403 rather than 401: the first authentication class (sessions) sends no WWW-Authenticate challenge.
+    assert response.status_code == 403
+    assert response.json()["code"] == "authentication_failed"
