@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.module_loading import import_string
+from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 
 from ..conf import DEFAULTS, SETTING_NAME, antom_settings
@@ -18,6 +19,12 @@ class AntomRateThrottle(ScopedRateThrottle):
     An endpoint whose scope has no rate configured is not throttled, so adding
     this class is safe before choosing numbers.
     """
+
+    def __init__(self) -> None:
+        # Read per request, not at import, so REST_FRAMEWORK changes (and override_settings) apply.
+        rates: Any = api_settings.DEFAULT_THROTTLE_RATES or {}
+        self.THROTTLE_RATES = dict(rates)
+        super().__init__()
 
     def allow_request(self, request: Any, view: Any) -> bool:
         scope = getattr(view, self.scope_attr, None)

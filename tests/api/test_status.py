@@ -196,3 +196,21 @@ def test_nul_byte_in_basic_credentials_is_refused_not_a_server_error() -> None:
     # 403 rather than 401: the first authentication class (sessions) sends no WWW-Authenticate challenge.
     assert response.status_code == 403
     assert response.json()["code"] == "authentication_failed"
+
+
+@pytest.mark.django_db
+def test_rate_throttle_from_settings(owner: Any) -> None:
+    from django.conf import settings
+    from django.core.cache import cache
+    from django.test import override_settings
+
+    payment = make_payment(user=owner, status=Payment.Status.FAILED)
+    client = logged_in(owner)
+    cache.clear()
+    antom = {**settings.ANTOM, "THROTTLE_CLASSES": {"payments": ["antom_django.api.throttling.AntomRateThrottle"]}}
+    rates = {"DEFAULT_THROTTLE_RATES": {"antom_payments": "2/min"}}
+    with override_settings(ANTOM=antom, REST_FRAMEWORK=rates):
+        codes = [client.get(url(payment)).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    with override_settings(ANTOM=antom):  # no rate for the scope: not throttled
+        assert client.get(url(payment)).status_code == 200
