@@ -21,6 +21,8 @@ demo: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check antom_django tests bench scripts
+	DJANGO_SETTINGS_MODULE=tests.settings $(VENV)/bin/mypy antom_django
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) manage.py check --fail-level WARNING
 
