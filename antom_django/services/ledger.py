@@ -125,9 +125,12 @@ def settle_refund(
         flag(payment, f"Refund {refund.refund_request_id}: Antom says {target} but it is {refund.status}", ctx)
         return decision
     if target == R.SUCCEEDED:
+        # Against the capture ledger, not the column: the totals are re-derived from the ledger, and a
+        # refund it does not cover would break refunded <= captured (a constraint, so a retried 503).
+        captured = ledger_total(payment.captures, C.SUCCEEDED)
         total = ledger_total(payment.refunds, R.SUCCEEDED) + refund.amount
-        if total > payment.captured_amount:
-            flag(payment, f"Refunds would total {total}, more than captured {payment.captured_amount}", ctx)
+        if total > captured:
+            flag(payment, f"Refunds would total {total}, more than captured {captured}", ctx)
             return None
     previous = refund.status
     refund.status = target
@@ -160,6 +163,11 @@ def rederive(payment: Payment, ctx: Ctx, *, final_capture: bool = False) -> None
     """Recompute captured/refunded totals from the ledgers and move the status they call for."""
     captured = ledger_total(payment.captures, C.SUCCEEDED)
     refunded = ledger_total(payment.refunds, R.SUCCEEDED)
+    if refunded > captured or captured > payment.amount:
+        # The settle checks keep the ledgers within bounds; if they are not, a person must look, and the
+        # totals stay as they were rather than failing the database constraints.
+        flag(payment, f"Ledgers total captured {captured}, refunded {refunded} of {payment.amount}", ctx)
+        return
     if (captured, refunded) != (payment.captured_amount, payment.refunded_amount):
         payment.captured_amount, payment.refunded_amount = captured, refunded
         payment.save(update_fields=["captured_amount", "refunded_amount", "updated_at"])
@@ -205,7 +213,7 @@ def adopt_refund(payment: Payment, request_id: str, amount: Amount | None, ctx: 
         flag(payment, f"Refund {request_id or '?'} we did not ask for, with amount {amount}", ctx)
         return None
     in_flight = ledger_total(payment.refunds, R.SUCCEEDED, R.PENDING)
-    if amount.value <= 0 or in_flight + amount.value > payment.captured_amount:
+    if amount.value <= 0 or in_flight + amount.value > ledger_total(payment.captures, C.SUCCEEDED):
         flag(payment, f"Refund {request_id or '?'} of {amount} would exceed what was captured", ctx)
         return None
     fields: dict[str, Any] = {"payment": payment, "amount": amount.value, "currency": payment.currency}

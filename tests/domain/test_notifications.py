@@ -206,3 +206,23 @@ def test_refund_failure_after_success_is_flagged(apply: Any) -> None:
 def test_capture_result_for_an_unknown_payment_id(apply: Any) -> None:
     body = {"notifyType": "CAPTURE_RESULT", "captureRequestId": "x", "paymentId": "nope", "result": {}}
     assert apply(store(body)) == Outcome.UNKNOWN_PAYMENT
+
+
+def test_refund_beyond_the_capture_ledger_is_flagged_not_an_error(apply: Any, signal_log: SignalLog) -> None:
+    # The payment's column says 4200 captured but no capture row backs it: the ledger is what the totals
+    # are derived from, so a refund of 4200 would leave refunded > captured (a constraint violation).
+    payment = make_payment(P.SUCCEEDED, captured_amount=4200)
+    row = Refund.objects.create(payment=payment, amount=4200, currency="SGD")
+    note = store(refund_result(row))
+    assert apply(note) == Outcome.APPLIED
+    note.refresh_from_db()
+    payment.refresh_from_db()
+    row.refresh_from_db()
+    assert note.outcome == Outcome.APPLIED
+    assert "more than captured" in note.error
+    assert payment.needs_review
+    assert "more than captured" in payment.review_reason
+    assert (payment.status, payment.captured_amount, payment.refunded_amount) == (P.SUCCEEDED, 4200, 0)
+    assert row.status == Refund.Status.PENDING
+    assert payment.events.filter(kind=PaymentEvent.Kind.REVIEW).count() == 1
+    assert signal_log.names() == ["payment_needs_review"]
