@@ -9,7 +9,7 @@ from .. import signals
 from ..client.money import Amount
 from ..models import Capture, Payment, PaymentEvent, Refund
 from ..state import Decision, decide_capture, decide_refund, payment_status_from_ledger
-from .context import Ctx, flag, ledger_total, move, record
+from .context import Ctx, flag, ledger_total, move, record, save_payment
 
 C = Capture.Status
 R = Refund.Status
@@ -170,7 +170,7 @@ def rederive(payment: Payment, ctx: Ctx, *, final_capture: bool = False) -> None
         return
     if (captured, refunded) != (payment.captured_amount, payment.refunded_amount):
         payment.captured_amount, payment.refunded_amount = captured, refunded
-        payment.save(update_fields=["captured_amount", "refunded_amount", "updated_at"])
+        save_payment(payment, ctx, "captured_amount", "refunded_amount")
     target = payment_status_from_ledger(
         payment.status, amount=payment.amount, captured=captured, refunded=refunded, final_capture=final_capture
     )

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError
+from django.db import IntegrityError, connections, router
 from django.utils import timezone
 
 from ..client.types import Result, parse_amount, parse_time
 from ..models import Capture, Notification, Payment, Refund, Source
 from ..state import ledger_status_from_result, refund_status_from_notification
-from .context import Ctx, atomic, lock
+from .context import Ctx, atomic, batched
 from .results import apply_capture_fact, apply_locked, apply_refund_fact
 
 logger = logging.getLogger("antom_django.services")
@@ -40,29 +41,76 @@ def dedupe_key(data: dict[str, Any]) -> str:
     return f"{notify_type}:{ident or ''}:{status}:{named}"[:200]
 
 
-def _payment_for(data: dict[str, Any]) -> Payment | None:
-    request_id = str(data.get("paymentRequestId") or "")
-    payment_id = str(data.get("paymentId") or "")
-    if request_id:
-        found = Payment.objects.filter(payment_request_id=request_id).first()
-        if found is not None:
-            return found
-    if payment_id:
-        return Payment.objects.filter(payment_id=payment_id).first()
-    return None
+UNREAD_ON_APPLY = ("session_data", "session_response", "gateway_data")
+"""Payment columns applying a notification never reads (bulky; ``gateway_data`` is only replaced)."""
 
 
-def _find_payment(data: dict[str, Any]) -> Payment | None:
+@dataclass(frozen=True)
+class _LockedRead:
+    """A compiled ``SELECT … FOR UPDATE`` of one payment and the columns it returns, in order."""
+
+    sql: str
+    attnames: tuple[str, ...]
+
+
+_LOCKED_READS: dict[tuple[str, str], _LockedRead | None] = {}
+
+
+def _compile_locked_read(alias: str, field: str, value: Any) -> _LockedRead | None:
+    """The ORM's own SQL for the locked read, or ``None`` where it cannot be replayed as is (bound LIMIT,
+    columns that need converters: e.g. SQLite's datetimes); those databases use the ORM every time."""
+    attnames = tuple(f.attname for f in Payment._meta.concrete_fields if f.name not in UNREAD_ON_APPLY)
+    rows = Payment.objects.using(alias).select_for_update().filter(**{field: value}).order_by("pk")
+    compiler = rows.values_list(*attnames)[:1].query.get_compiler(alias)
+    sql, params = compiler.as_sql()
+    if list(params) != [value] or compiler.get_converters([col for col, _, _ in compiler.select]):
+        return None
+    return _LockedRead(sql, attnames)
+
+
+def _locked(field: str, value: Any) -> Payment | None:
+    """The first payment whose ``field`` is ``value``, read with its row locked (inside a transaction).
+
+    The statement is compiled by the ORM once per database and field, then replayed with the new value:
+    building this 33-column SELECT costs Django several times the CPU PostgreSQL spends running it, and
+    it is the one read every notification makes.
+    """
+    alias = router.db_for_write(Payment)
+    if (alias, field) not in _LOCKED_READS:
+        _LOCKED_READS[(alias, field)] = _compile_locked_read(alias, field, value)
+    read = _LOCKED_READS[(alias, field)]
+    if read is None:
+        rows = Payment.objects.using(alias).select_for_update().defer(*UNREAD_ON_APPLY)
+        return rows.filter(**{field: value}).order_by("pk").first()
+    with connections[alias].cursor() as cursor:
+        cursor.execute(read.sql, [value])
+        row = cursor.fetchone()
+    return None if row is None else Payment.from_db(alias, list(read.attnames), row)
+
+
+def _ledger_payment_pk(data: dict[str, Any]) -> int | None:
+    """For a capture or refund result: the payment of our ledger row with that request id."""
     notify_type = data.get("notifyType")
     if notify_type == "CAPTURE_RESULT" and data.get("captureRequestId"):
-        row = Capture.objects.filter(capture_request_id=data["captureRequestId"]).select_related("payment").first()
-        if row is not None:
-            return row.payment
-    if notify_type == "REFUND_RESULT" and data.get("refundRequestId"):
-        ref = Refund.objects.filter(refund_request_id=data["refundRequestId"]).select_related("payment").first()
-        if ref is not None:
-            return ref.payment
-    return _payment_for(data)
+        rows = Capture.objects.filter(capture_request_id=data["captureRequestId"])
+    elif notify_type == "REFUND_RESULT" and data.get("refundRequestId"):
+        rows = Refund.objects.filter(refund_request_id=data["refundRequestId"])
+    else:
+        return None
+    return rows.values_list("payment_id", flat=True).first()
+
+
+def lock_payment_for(data: dict[str, Any]) -> Payment | None:
+    """The payment a notification is about, locked: by our ledger row, our request id, then Antom's id."""
+    pk = _ledger_payment_pk(data)
+    if pk is not None:
+        return _locked("pk", pk)
+    request_id = str(data.get("paymentRequestId") or "")
+    payment_id = str(data.get("paymentId") or "")
+    found = _locked("payment_request_id", request_id) if request_id else None
+    if found is None and payment_id:
+        found = _locked("payment_id", payment_id)
+    return found
 
 
 def _apply_payment(payment: Payment, data: dict[str, Any], ctx: Ctx) -> None:
@@ -119,6 +167,21 @@ def _finish(notification: Notification, outcome: str, *, error: str = "", paymen
     return outcome
 
 
+def _claim(notification: Notification, key: str, payment: Payment) -> None:
+    """Take the dedupe key and record the outcome in one UPDATE; it commits (or not) with the effects."""
+    now = timezone.now()
+    Notification.objects.filter(pk=notification.pk).update(
+        dedupe_key=key,
+        outcome=Outcome.APPLIED,
+        error="",
+        processed_at=now,
+        payment=payment.pk,
+        notify_type=notification.notify_type,
+    )
+    notification.dedupe_key, notification.outcome, notification.error = key, Outcome.APPLIED, ""
+    notification.processed_at, notification.payment = now, payment
+
+
 def apply_notification(notification: Notification) -> str:
     """Apply a stored, signature-verified notification; returns its :class:`Notification.Outcome`.
 
@@ -139,23 +202,27 @@ def apply_notification(notification: Notification) -> str:
     handler = HANDLERS.get(notification.notify_type)
     if handler is None:
         return _finish(notification, Outcome.IGNORED, error=f"notifyType {notification.notify_type!r} is not handled")
-    found = _find_payment(data)
-    if found is None:
-        return _finish(notification, Outcome.UNKNOWN_PAYMENT, error="no payment matches this notification")
     key = dedupe_key(data)
     ctx = Ctx(source=Source.NOTIFICATION, notification=notification)
+    payment: Payment | None = None
     try:
         with atomic():
-            # Claiming the key and applying the effects commit together: a failure un-claims it, and a
-            # concurrent duplicate waits on the unique index until we commit, then collides.
-            Notification.objects.filter(pk=notification.pk).update(dedupe_key=key)
-            payment = lock(found)
-            handler(payment, data, ctx)
-            _finish(notification, Outcome.APPLIED, error="\n".join(ctx.reviews), payment=payment)
+            payment = lock_payment_for(data)
+            if payment is None:
+                return _finish(notification, Outcome.UNKNOWN_PAYMENT, error="no payment matches this notification")
+            # The key is claimed (outcome included) in the transaction that applies the effects: a failure
+            # un-claims it, and a duplicate delivered at the same time waits for the payment's row lock,
+            # then collides on the unique key.
+            _claim(notification, key, payment)
+            with batched(payment, ctx):
+                handler(payment, data, ctx)
+            if ctx.reviews:
+                notification.error = "\n".join(ctx.reviews)
+                Notification.objects.filter(pk=notification.pk).update(error=notification.error)
     except IntegrityError:
         if not Notification.objects.filter(dedupe_key=key).exclude(pk=notification.pk).exists():
             raise
         logger.info("duplicate notification %s (%s)", notification.pk, key)
-        return _finish(notification, Outcome.DUPLICATE, payment=found)
-    notification.dedupe_key = key
+        notification.dedupe_key = None
+        return _finish(notification, Outcome.DUPLICATE, payment=payment)
     return Outcome.APPLIED

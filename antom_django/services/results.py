@@ -19,7 +19,7 @@ from ..state import (
     payment_status_from_inquiry,
     payment_status_from_notification,
 )
-from .context import Ctx, atomic, flag, get_client, lock, move, record
+from .context import Ctx, atomic, flag, get_client, lock, move, record, save_payment
 from .ledger import adopt_capture, adopt_refund, amount_mismatch, find_capture, settle_capture, settle_refund
 
 if TYPE_CHECKING:
@@ -116,26 +116,32 @@ def apply_fact(payment: Payment, fact: PaymentFact, ctx: Ctx) -> Decision | None
         return None
     decision = move(payment, fact.target, ctx, result_code=fact.result_code)
     if decision in (Decision.APPLY, Decision.SAME):
-        remember(payment, fact)
+        remember(payment, fact, ctx)
     if fact.target == P.SUCCEEDED and not payment.is_authorization and decision is not Decision.CONFLICT:
         take_automatic_capture(payment, ctx)
     return decision
 
 
-def remember(payment: Payment, fact: PaymentFact) -> None:
-    """Keep the facts that came with a current (not stale) result."""
-    payment.payment_id = payment.payment_id or fact.payment_id
-    payment.result_code = fact.result_code or payment.result_code
-    payment.result_message = fact.result_message or payment.result_message
-    payment.auth_expires_at = fact.auth_expires_at or payment.auth_expires_at
-    payment.paid_at = fact.paid_at or payment.paid_at
+def remember(payment: Payment, fact: PaymentFact, ctx: Ctx) -> None:
+    """Keep the facts that came with a current (not stale) result; writes only the fields that change."""
+    values: dict[str, Any] = {
+        "payment_id": payment.payment_id or fact.payment_id,
+        "result_code": fact.result_code or payment.result_code,
+        "result_message": fact.result_message or payment.result_message,
+        "auth_expires_at": fact.auth_expires_at or payment.auth_expires_at,
+        "paid_at": fact.paid_at or payment.paid_at,
+    }
     if fact.card is not None:
-        payment.card_brand = fact.card.brand[:32] or payment.card_brand
-        payment.card_funding = fact.card.funding[:16] or payment.card_funding
-        payment.card_issuing_country = fact.card.issuing_country[:2] or payment.card_issuing_country
-        payment.card_last4 = fact.card.last4 or payment.card_last4
+        values["card_brand"] = fact.card.brand[:32] or payment.card_brand
+        values["card_funding"] = fact.card.funding[:16] or payment.card_funding
+        values["card_issuing_country"] = fact.card.issuing_country[:2] or payment.card_issuing_country
+        values["card_last4"] = fact.card.last4 or payment.card_last4
+    changed = [name for name, value in values.items() if getattr(payment, name) != value]
+    for name in changed:
+        setattr(payment, name, values[name])
+    # Always replaced, never compared: the hot path does not even read the old one (it is deferred).
     payment.gateway_data = {k: v for k, v in fact.raw.items() if k != "transactions"}
-    payment.save()
+    save_payment(payment, ctx, "gateway_data", *changed)
 
 
 def take_automatic_capture(payment: Payment, ctx: Ctx) -> None:
@@ -236,7 +242,7 @@ def apply_transaction(payment: Payment, tx: Transaction, ctx: Ctx) -> None:
             move(payment, P.CANCELLED, ctx, transaction=tx.type)
         elif status == Capture.Status.FAILED and payment.cancel_requested_at is not None:
             payment.cancel_requested_at = None
-            payment.save(update_fields=["cancel_requested_at", "updated_at"])
+            save_payment(payment, ctx, "cancel_requested_at")
 
 
 def _tx_raw(tx: Transaction) -> dict[str, Any]:

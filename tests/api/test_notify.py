@@ -429,13 +429,14 @@ def test_rejected_records_are_truncated_and_bounded(client: Client, db: None) ->
 
 # -- cost ----------------------------------------------------------------------------------------
 
-QUERIES_APPLIED = 10
-"""SQL statements per applied PAYMENT_RESULT, whatever the payment: store the raw body (1), find the payment (1),
-then one transaction (BEGIN, COMMIT: 2): claim the dedupe key, lock the payment, move its status, record the
-event, save the payment's gateway fields, mark the notification applied (6)."""
+QUERIES_APPLIED = 7
+"""SQL statements per applied PAYMENT_RESULT, whatever the payment: store the raw body (1), then one transaction
+(BEGIN, COMMIT: 2): read the payment by paymentRequestId with its row locked, claim the dedupe key and record the
+outcome in one UPDATE of the notification, one UPDATE of the payment's changed columns (status and the facts that
+came with it), record the event (4)."""
 
 QUERIES_DUPLICATE = 7
-"""A duplicate: store raw (1), find the payment (1), BEGIN, the dedupe key collides, ROLLBACK (3), confirm the
+"""A duplicate: store raw (1), BEGIN, lock the payment, the dedupe key collides, ROLLBACK (4), confirm the
 applied copy exists (1), mark this one DUPLICATE (1)."""
 
 
