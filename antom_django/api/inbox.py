@@ -45,8 +45,9 @@ def _remote_addr(request: HttpRequest) -> str | None:
 def store_received(request: HttpRequest, inbound: InboundNotification) -> Notification:
     """Save a verified notification raw, in its own commit, before anything applies it."""
     from ..models import Notification
+    from ..services.rows import insert_row
 
-    return Notification.objects.create(
+    notification = Notification(
         body=inbound.raw.decode("utf-8"),
         notify_type=inbound.notify_type[:32],
         client_id=inbound.client_id[:128],
@@ -55,6 +56,8 @@ def store_received(request: HttpRequest, inbound: InboundNotification) -> Notifi
         outcome=Notification.Outcome.RECEIVED,
         remote_addr=_remote_addr(request),
     )
+    insert_row(notification)  # autocommit: its own commit, before anything applies it
+    return notification
 
 
 class RateLimitedLog:

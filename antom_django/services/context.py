@@ -15,6 +15,7 @@ from .. import signals
 from ..conf import antom_settings
 from ..models import Capture, Payment, PaymentEvent, Refund, Source
 from ..state import PAYMENT_PAID, Decision, decide_payment, paid_status
+from .rows import insert_row, update_row
 
 if TYPE_CHECKING:
     from ..client.api import AntomClient
@@ -56,7 +57,7 @@ def save_payment(payment: Payment, ctx: Ctx, *fields: str) -> None:
 def write_fields(payment: Payment, fields: Iterable[str]) -> None:
     """One UPDATE of just these columns (and ``updated_at``): no full-row save, no model signals."""
     now = timezone.now()
-    Payment.objects.filter(pk=payment.pk).update(updated_at=now, **{name: getattr(payment, name) for name in fields})
+    update_row(Payment, payment.pk, {"updated_at": now, **{name: getattr(payment, name) for name in fields}})
     payment.updated_at = now
 
 
@@ -93,7 +94,7 @@ def record(
     **detail: Any,
 ) -> PaymentEvent:
     """Append one line to the payment's timeline."""
-    return PaymentEvent.objects.create(
+    event = PaymentEvent(
         payment=payment,
         kind=kind,
         source=ctx.source,
@@ -105,6 +106,8 @@ def record(
         user=user_or_none(ctx.user),
         detail={k: v for k, v in detail.items() if v not in (None, "")},
     )
+    insert_row(event)
+    return event
 
 
 def flag(payment: Payment, reason: str, ctx: Ctx, **detail: Any) -> None:

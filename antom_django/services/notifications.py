@@ -15,6 +15,7 @@ from ..models import Capture, Notification, Payment, Refund, Source
 from ..state import ledger_status_from_result, refund_status_from_notification
 from .context import Ctx, atomic, batched
 from .results import apply_capture_fact, apply_locked, apply_refund_fact
+from .rows import update_row
 
 logger = logging.getLogger("antom_django.services")
 Outcome = Notification.Outcome
@@ -92,12 +93,12 @@ def _ledger_payment_pk(data: dict[str, Any]) -> int | None:
     """For a capture or refund result: the payment of our ledger row with that request id."""
     notify_type = data.get("notifyType")
     if notify_type == "CAPTURE_RESULT" and data.get("captureRequestId"):
-        rows = Capture.objects.filter(capture_request_id=data["captureRequestId"])
-    elif notify_type == "REFUND_RESULT" and data.get("refundRequestId"):
-        rows = Refund.objects.filter(refund_request_id=data["refundRequestId"])
-    else:
-        return None
-    return rows.values_list("payment_id", flat=True).first()
+        captures = Capture.objects.filter(capture_request_id=data["captureRequestId"])
+        return captures.values_list("payment_id", flat=True).first()
+    if notify_type == "REFUND_RESULT" and data.get("refundRequestId"):
+        refunds = Refund.objects.filter(refund_request_id=data["refundRequestId"])
+        return refunds.values_list("payment_id", flat=True).first()
+    return None
 
 
 def lock_payment_for(data: dict[str, Any]) -> Payment | None:
@@ -170,14 +171,8 @@ def _finish(notification: Notification, outcome: str, *, error: str = "", paymen
 def _claim(notification: Notification, key: str, payment: Payment) -> None:
     """Take the dedupe key and record the outcome in one UPDATE; it commits (or not) with the effects."""
     now = timezone.now()
-    Notification.objects.filter(pk=notification.pk).update(
-        dedupe_key=key,
-        outcome=Outcome.APPLIED,
-        error="",
-        processed_at=now,
-        payment=payment.pk,
-        notify_type=notification.notify_type,
-    )
+    values = {"dedupe_key": key, "outcome": Outcome.APPLIED, "error": "", "processed_at": now, "payment": payment.pk}
+    update_row(Notification, notification.pk, {**values, "notify_type": notification.notify_type})
     notification.dedupe_key, notification.outcome, notification.error = key, Outcome.APPLIED, ""
     notification.processed_at, notification.payment = now, payment
 
@@ -218,7 +213,7 @@ def apply_notification(notification: Notification) -> str:
                 handler(payment, data, ctx)
             if ctx.reviews:
                 notification.error = "\n".join(ctx.reviews)
-                Notification.objects.filter(pk=notification.pk).update(error=notification.error)
+                update_row(Notification, notification.pk, {"error": notification.error})
     except IntegrityError:
         if not Notification.objects.filter(dedupe_key=key).exclude(pk=notification.pk).exists():
             raise
