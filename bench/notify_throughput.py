@@ -276,6 +276,47 @@ async def open_loop(name: str, port: int, requests: list[bytes], rate: float, ac
     return Phase(name, len(requests), ok, time.perf_counter() - begin, latencies)
 
 
+# -- CPU accounting ------------------------------------------------------------------------------
+
+
+def cpu_by_group(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the gunicorn processes, PostgreSQL (its background processes and the
+    backends connected to the bench database) and this load generator (Linux ``/proc``; empty elsewhere).
+    Both endpoints share the machine, so CPU per request is what the throughput ratio comes down to."""
+    from django.conf import settings
+
+    database = str(settings.DATABASES["default"]["NAME"])
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return {}
+    tick = os.sysconf("SC_CLK_TCK")
+    totals = {"gunicorn": 0.0, "postgres": 0.0, "load generator": 0.0}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if int(entry.name) == os.getpid():
+            totals["load generator"] += used
+        elif command.startswith("postgres") or "/bin/postgres " in command:
+            words = command.split()
+            is_backend = any(word.endswith(")") and "(" in word for word in words)  # "host(port)"
+            if database in words or not is_backend:
+                totals["postgres"] += used
+        elif "gunicorn" in command and (int(entry.name) == server_pid or int(fields[1]) == server_pid):
+            totals["gunicorn"] += used
+    return totals
+
+
+def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: after[name] - before.get(name, 0.0) for name in after}
+
+
 # -- main ----------------------------------------------------------------------------------------
 
 
@@ -328,13 +369,13 @@ def main() -> int:
         loop.run_until_complete(closed_loop("warm-up", port, warm, concurrency, ACK_BODY))
         floor_runs: list[Phase] = []
         notify_runs: list[Phase] = []
+        cpu: dict[str, dict[str, float]] = {"floor": {}, "notify": {}}
         for r in range(runs):
-            floor_runs.append(
-                loop.run_until_complete(closed_loop("floor", port, floor_batches[r], concurrency, ACK_BODY))
-            )
-            notify_runs.append(
-                loop.run_until_complete(closed_loop("notify", port, notify_batches[r], concurrency, ACK_BODY))
-            )
+            for name, batch, results in (("floor", floor_batches, floor_runs), ("notify", notify_batches, notify_runs)):
+                before = cpu_by_group(server.pid)
+                results.append(loop.run_until_complete(closed_loop(name, port, batch[r], concurrency, ACK_BODY)))
+                for group, used in cpu_delta(before, cpu_by_group(server.pid)).items():
+                    cpu[name][group] = cpu[name].get(group, 0.0) + used
         floor_peak = statistics.median(p.rate for p in floor_runs)
         notify_peak = statistics.median(p.rate for p in notify_runs)
 
@@ -366,6 +407,11 @@ def main() -> int:
         f"p99 {latency_floor.percentile(0.99):.1f} ms"
     )
     print(f"notifications acknowledged and applied: {applied}/{expected}")
+    for name, used in cpu.items():
+        if used:
+            per = {group: seconds / (per_run * runs) * 1000 for group, seconds in used.items()}
+            parts = ", ".join(f"{group} {ms:.2f}" for group, ms in per.items())
+            print(f"CPU ms per request, {name}: {sum(per.values()):.2f} ({parts})")
 
     failures = []
     if applied != expected:
