@@ -73,7 +73,7 @@ def _locked(field: str, value: Any) -> Payment | None:
     """The first payment whose ``field`` is ``value``, read with its row locked (inside a transaction).
 
     The statement is compiled by the ORM once per database and field, then replayed with the new value:
-    building this 33-column SELECT costs Django several times the CPU PostgreSQL spends running it, and
+    building this 31-column SELECT costs Django several times the CPU PostgreSQL spends running it, and
     it is the one read every notification makes.
     """
     alias = router.db_for_write(Payment)
@@ -168,13 +168,14 @@ def _finish(notification: Notification, outcome: str, *, error: str = "", paymen
     return outcome
 
 
-def _claim(notification: Notification, key: str, payment: Payment) -> None:
-    """Take the dedupe key and record the outcome in one UPDATE; it commits (or not) with the effects."""
-    now = timezone.now()
-    values = {"dedupe_key": key, "outcome": Outcome.APPLIED, "error": "", "processed_at": now, "payment": payment.pk}
-    update_row(Notification, notification.pk, {**values, "notify_type": notification.notify_type})
-    notification.dedupe_key, notification.outcome, notification.error = key, Outcome.APPLIED, ""
-    notification.processed_at, notification.payment = now, payment
+def _claim(notification: Notification, key: str, payment: Payment) -> dict[str, Any]:
+    """Take the dedupe key and record the outcome in one UPDATE; it commits (or not) with the effects.
+    Returns the values written, for the caller to copy onto the instance once they are committed."""
+    values = {"dedupe_key": key, "outcome": Outcome.APPLIED, "error": "", "processed_at": timezone.now()}
+    update_row(
+        Notification, notification.pk, {**values, "payment": payment.pk, "notify_type": notification.notify_type}
+    )
+    return {**values, "payment": payment}
 
 
 def apply_notification(notification: Notification) -> str:
@@ -208,16 +209,17 @@ def apply_notification(notification: Notification) -> str:
             # The key is claimed (outcome included) in the transaction that applies the effects: a failure
             # un-claims it, and a duplicate delivered at the same time waits for the payment's row lock,
             # then collides on the unique key.
-            _claim(notification, key, payment)
+            written = _claim(notification, key, payment)
             with batched(payment, ctx):
                 handler(payment, data, ctx)
             if ctx.reviews:
-                notification.error = "\n".join(ctx.reviews)
-                update_row(Notification, notification.pk, {"error": notification.error})
+                written["error"] = "\n".join(ctx.reviews)
+                update_row(Notification, notification.pk, {"error": written["error"]})
     except IntegrityError:
         if not Notification.objects.filter(dedupe_key=key).exclude(pk=notification.pk).exists():
             raise
         logger.info("duplicate notification %s (%s)", notification.pk, key)
-        notification.dedupe_key = None
         return _finish(notification, Outcome.DUPLICATE, payment=payment)
+    for name, value in written.items():
+        setattr(notification, name, value)
     return Outcome.APPLIED
