@@ -5,7 +5,8 @@ database and acknowledges. notify/ verifies the RSA signature, stores the raw
 message in its own commit and applies a PAYMENT_RESULT to a distinct pending
 payment (row lock, status change, timeline event). Runs alternate between the
 two so machine drift hits both alike; then each is driven open-loop at half its
-peak rate to read the latency percentiles.
+peak rate to read the latency percentiles. On Linux it also prints each endpoint's CPU per request by
+process group (gunicorn workers, PostgreSQL, the load generator), which is what the ratio comes down to.
 
 Usage: ``python bench/notify_throughput.py`` (fails if a target is missed) or
 ``--smoke`` (a few hundred requests; checks every notification is acknowledged
