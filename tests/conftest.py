@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -31,3 +33,14 @@ def client_kwargs() -> dict[str, Any]:
 @pytest.fixture
 def antom(client_kwargs: dict[str, Any]) -> AntomClient:
     return AntomClient(**client_kwargs)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """With ``ANTOM_TEST_NO_SKIP=1`` (set by CI) a skip is a failure: PostgreSQL, Chromium and shared/
+    are all present there, so a skipped test could only be hiding something."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("ANTOM_TEST_NO_SKIP") == "1" and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under ANTOM_TEST_NO_SKIP=1: {report.longrepr}"
