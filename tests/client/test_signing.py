@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -24,10 +25,18 @@ def antom_verifier() -> Verifier:
     return Verifier(load_public_key(VECTORS["antom_public_key"]))
 
 
-def test_fixture_is_the_shared_file() -> None:
-    if not SHARED.exists():
-        pytest.skip("shared/ is not beside this checkout")  # a user's clone has only the fixture copy
-    assert SHARED.read_bytes() == (Path(__file__).parents[1] / "fixtures" / "signature_vectors.json").read_bytes()
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "signature_vectors.json"
+# sha256 of shared/antom/signature-vectors.json as made by Antom's official SDK.
+VECTORS_SHA256 = "43fb1390aca3adff23cf94b47457a752afe787aceb8501ec9045f5c5bbf2bc78"
+
+
+def test_fixture_is_the_official_vector_file() -> None:
+    """The copy the tests read is byte for byte the shared file (checked directly where shared/ is beside
+    the checkout, as in CI; by its pinned hash in a user's clone)."""
+    data = FIXTURE.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == VECTORS_SHA256
+    if SHARED.exists():
+        assert SHARED.read_bytes() == data
 
 
 @pytest.mark.parametrize(
