@@ -11,7 +11,7 @@ Each follows the same three steps so a crash or timeout can never move money twi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.utils import timezone
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 P = Payment.Status
 C = Capture.Status
 R = Refund.Status
+LedgerRow = TypeVar("LedgerRow", Capture, Refund)
 
 
 def _check_amount(amount: Any, left: int, what: str, payment: Payment) -> int:
@@ -114,7 +115,7 @@ def _send_capture(row: Capture, ctx: Ctx, antom: AntomClient) -> Capture:
             is_last_capture=row.is_last_capture,
         )
     except AntomError as exc:
-        return _capture_error(row, exc, ctx)
+        return _ledger_error(row, exc, ctx)
     with atomic():
         locked = lock(payment)
         row.refresh_from_db()
@@ -134,21 +135,23 @@ def _send_capture(row: Capture, ctx: Ctx, antom: AntomClient) -> Capture:
     return row
 
 
-def _capture_error(row: Capture, exc: AntomError, ctx: Ctx) -> Capture:
+def _ledger_error(row: LedgerRow, exc: AntomError, ctx: Ctx) -> LedgerRow:
+    """Antom's F settles a capture/refund row as FAILED; an unknown outcome leaves it PENDING, on the timeline."""
+    capture = row if isinstance(row, Capture) else None
+    refund = row if isinstance(row, Refund) else None
     with atomic():
         locked = lock(row.payment)
         row.refresh_from_db()
         if isinstance(exc, AntomFailed):
-            settle_capture(
-                locked,
-                row,
-                C.FAILED,
-                ctx,
-                result_code=exc.result_code or "",
-                result_message=exc.result_message or "",
-            )
+            code, message = exc.result_code or "", exc.result_message or ""
+            if capture is not None:
+                settle_capture(locked, capture, C.FAILED, ctx, result_code=code, result_message=message)
+            elif refund is not None:
+                settle_refund(locked, refund, R.FAILED, ctx, result_code=code, result_message=message)
         elif isinstance(exc, AntomOutcomeUnknown):
-            record(locked, PaymentEvent.Kind.OUTCOME_UNKNOWN, ctx, capture=row, operation="capture", error=str(exc))
+            operation = "capture" if capture is not None else "refund"
+            kind = PaymentEvent.Kind.OUTCOME_UNKNOWN
+            record(locked, kind, ctx, capture=capture, refund=refund, operation=operation, error=str(exc))
         else:
             raise exc
     row.refresh_from_db()
@@ -267,24 +270,7 @@ def _send_refund(row: Refund, ctx: Ctx, antom: AntomClient) -> Refund:
             notify_url=antom_settings.NOTIFY_URL,
         )
     except AntomError as exc:
-        with atomic():
-            locked = lock(payment)
-            row.refresh_from_db()
-            if isinstance(exc, AntomFailed):
-                settle_refund(
-                    locked,
-                    row,
-                    R.FAILED,
-                    ctx,
-                    result_code=exc.result_code or "",
-                    result_message=exc.result_message or "",
-                )
-            elif isinstance(exc, AntomOutcomeUnknown):
-                record(locked, PaymentEvent.Kind.OUTCOME_UNKNOWN, ctx, refund=row, operation="refund", error=str(exc))
-            else:
-                raise
-        row.refresh_from_db()
-        return row
+        return _ledger_error(row, exc, ctx)
     with atomic():
         locked = lock(payment)
         row.refresh_from_db()
