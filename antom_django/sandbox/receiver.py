@@ -12,6 +12,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from antom_django.client.errors import SignatureError
 from antom_django.client.keys import load_public_key
 from antom_django.client.signing import Verifier
 from antom_django.client.types import ACK_BODY
@@ -76,14 +77,18 @@ class NotificationReceiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                verified = receiver.verifier.is_valid(
-                    "POST",
-                    self.path.split("?", 1)[0],
-                    headers.get("client-id", ""),
-                    headers.get("request-time", ""),
-                    body,
-                    _signature_value(headers.get("signature", "")),
-                )
+                try:
+                    receiver.verifier.verify_header(
+                        "POST",
+                        self.path.split("?", 1)[0],
+                        headers.get("client-id", ""),
+                        headers.get("request-time", ""),
+                        body,
+                        headers.get("signature"),
+                    )
+                    verified = True
+                except SignatureError:
+                    verified = False
                 item = Received(self.path, headers, body, verified, time.monotonic())
                 with receiver._cond:
                     receiver.received.append(item)
@@ -126,11 +131,3 @@ class NotificationReceiver:
                     raise TimeoutError(f"expected {count} notification(s), got {len(self.received)}")
                 self._cond.wait(left)
             return list(self.received)
-
-
-def _signature_value(header: str) -> str:
-    for part in header.split(","):
-        name, _, value = part.strip().partition("=")
-        if name == "signature":
-            return value
-    return ""
