@@ -13,7 +13,7 @@ from django.core.checks import CheckMessage, Error, Warning
 from .client.api import SANDBOX_PREFIX
 from .client.errors import ConfigurationError
 from .client.keys import MIN_KEY_BITS, public_der_b64
-from .conf import DEFAULTS, ENVIRONMENTS, SETTING_NAME, antom_settings
+from .conf import DEFAULTS, ENVIRONMENTS, NOTIFY_APPLY_MODES, SETTING_NAME, antom_settings
 
 ANTOM_HOST_SUFFIXES = (".alipay.com", ".antglobal-us.com")
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "testserver"}
@@ -30,6 +30,7 @@ _NUMBERS = {
     "STATUS_REFRESH_INTERVAL": "a positive number of seconds",
     "NOTIFY_REJECTED_BODY_BYTES": "a positive number of bytes",
     "NOTIFY_REJECTED_KEEP": "a positive number of records",
+    "NOTIFY_SWEEP_AFTER": "a positive number of seconds",
 }
 
 CHECK_IDS: dict[str, str] = {
@@ -265,6 +266,11 @@ def _values(raw: dict[str, Any]) -> list[CheckMessage]:
                 "antom_django.E010",
                 f"{SETTING_NAME}['CAPTURE_MODE'] must be 'MANUAL', 'AUTOMATIC' or None, not {raw['CAPTURE_MODE']!r}.",
             )
+        )
+    if raw.get("NOTIFY_APPLY", "inline") not in NOTIFY_APPLY_MODES:
+        modes = " or ".join(repr(mode) for mode in NOTIFY_APPLY_MODES)
+        out.append(
+            _error("antom_django.E010", f"{SETTING_NAME}['NOTIFY_APPLY'] must be {modes}, not {raw['NOTIFY_APPLY']!r}.")
         )
     if "IS_AUTHORIZATION" in raw and not isinstance(raw["IS_AUTHORIZATION"], bool):
         out.append(_error("antom_django.E010", f"{SETTING_NAME}['IS_AUTHORIZATION'] must be True or False."))

@@ -50,6 +50,11 @@ DEFAULTS: dict[str, Any] = {
     # Inbound notifications.
     "NOTIFY_MAX_BYTES": 64 * 1024,
     "NOTIFY_TIME_TOLERANCE": 25 * 3600,
+    # "inline": apply, then acknowledge. "queue": acknowledge once stored; a worker applies
+    # (manage.py antom_apply_notifications, or the Celery task antom_django.tasks.apply_pending_notifications).
+    "NOTIFY_APPLY": "inline",
+    # A stored notification still unapplied after this many seconds is picked up by the sweep (inline mode).
+    "NOTIFY_SWEEP_AFTER": 60.0,
     # Result polling.
     "POLL_INTERVAL": 2.0,
     "POLL_WINDOW": 15 * 60,
@@ -67,6 +72,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 ENVIRONMENTS = ("sandbox", "production")
+NOTIFY_APPLY_MODES = ("inline", "queue")
 
 
 class AntomSettings:

@@ -41,6 +41,8 @@ ANTOM = {
     "ANTOM_PUBLIC_KEY": VECTORS["antom_public_key"],
     "NOTIFY_URL": "https://shop.example.com/antom/notify/",
     "REDIRECT_URL": "https://shop.example.com/checkout/result/",
+    # bench/notify_throughput.py measures both modes, each in its own gunicorn.
+    "NOTIFY_APPLY": os.environ.get("ANTOM_BENCH_NOTIFY_APPLY", "queue"),
 }
 LOGGING = {
     "version": 1,

@@ -7,7 +7,6 @@ import itertools
 import logging
 import threading
 import time
-import traceback
 from typing import TYPE_CHECKING
 
 from django.db import DatabaseError
@@ -42,9 +41,13 @@ def _remote_addr(request: HttpRequest) -> str | None:
         return None
 
 
-def store_received(request: HttpRequest, inbound: InboundNotification) -> Notification:
-    """Save a verified notification raw, in its own commit, before anything applies it."""
+def store_received(request: HttpRequest, inbound: InboundNotification, *, announce: bool = False) -> Notification:
+    """Save a verified notification raw, in its own commit, before anything applies it.
+
+    ``announce`` tells queue workers listening on PostgreSQL that it is there (in the same statement).
+    """
     from ..models import Notification
+    from ..services.queue import CHANNEL
     from ..services.rows import insert_row
 
     notification = Notification(
@@ -56,7 +59,7 @@ def store_received(request: HttpRequest, inbound: InboundNotification) -> Notifi
         outcome=Notification.Outcome.RECEIVED,
         remote_addr=_remote_addr(request),
     )
-    insert_row(notification)  # autocommit: its own commit, before anything applies it
+    insert_row(notification, announce=CHANNEL if announce else "")  # autocommit: its own commit
     return notification
 
 
@@ -135,16 +138,3 @@ def prune_rejected(keep: int | None = None) -> int:
         return 0
     finally:
         _prune_lock.release()
-
-
-def mark_error(notification: Notification, exc: BaseException) -> None:
-    """Record why applying failed, in its own commit so the record survives the failure."""
-    from ..models import Notification as Model
-
-    detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
-    try:
-        Model.objects.filter(pk=notification.pk, outcome=Model.Outcome.RECEIVED).update(
-            outcome=Model.Outcome.ERROR, error=detail, processed_at=timezone.now()
-        )
-    except DatabaseError:
-        logger.warning("antom notify: could not record the failure of notification %s", notification.pk)

@@ -26,9 +26,10 @@ from ..client.types import ACK_BODY
 from ..conf import antom_settings
 from ..exceptions import PaymentError
 from ..models import Notification, Payment, Source
+from ..services.queue import queue_mode
 from . import sessions
 from .errors import Conflict, antom_error, handle_exception
-from .inbox import mark_error, rejections_log, store_received, store_rejected
+from .inbox import rejections_log, store_received, store_rejected
 from .notify import NotifyRejected, verify_request
 from .schema import OpenApiParameter, OpenApiResponse, annotate, view_schema
 from .serializers import ErrorSerializer, PaymentStatusSerializer, SessionRequestSerializer, SessionResponseSerializer
@@ -208,10 +209,12 @@ class NotifyView(NonAtomicAPIView):
     """``POST notify/``: Antom's signed notifications (PAYMENT_RESULT, CAPTURE_RESULT, REFUND_RESULT, ...).
 
     No authentication classes (so no session auth and no CSRF), JSON only (no
-    browsable API); the raw body is verified, stored in its own commit, then
-    applied by the service layer. The exact acknowledgment goes back only once
-    the effects are committed (or found to be a duplicate); anything else makes
-    Antom retry on its schedule.
+    browsable API); the raw body is verified and stored in its own commit. With
+    ``NOTIFY_APPLY = "inline"`` (the default) the service layer then applies it and
+    the exact acknowledgment goes back only once the effects are committed (or
+    found to be a duplicate); anything else makes Antom retry on its schedule.
+    With ``"queue"`` the acknowledgment goes back once the raw message is
+    committed, and a worker applies it (:mod:`antom_django.services.queue`).
     """
 
     endpoint = "notify"
@@ -262,16 +265,19 @@ class NotifyView(NonAtomicAPIView):
             # Logged above, rate-limited; Django would otherwise log every refusal as well.
             response._has_been_logged = True  # type: ignore[attr-defined]
             return response
+        queued = queue_mode()
         try:
-            notification = store_received(raw_request, inbound)
+            notification = store_received(raw_request, inbound, announce=queued)
         except DatabaseError:
             logger.exception("antom notify: cannot store the notification; Antom will retry")
             return antom_error(503, "temporarily_unavailable", "cannot store the notification now; retry later")
+        if queued:  # committed: a worker applies it (services.queue), Antom may stop sending it
+            return HttpResponse(ACK_BODY, content_type="application/json")
         try:
             outcome = services.apply_notification(notification)
         except Exception as exc:
             logger.exception("antom notify: applying notification %s failed; Antom will retry", notification.pk)
-            mark_error(notification, exc)
+            services.mark_error(notification, exc)
             if isinstance(exc, DatabaseError):
                 return antom_error(503, "temporarily_unavailable", "cannot apply the notification now; retry later")
             return antom_error(500, "processing_error", "the notification could not be applied; retry later")

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from ..models import Source
 from .actions import cancel, capture, refund, retry_capture, retry_refund
-from .notifications import apply_notification, dedupe_key
+from .notifications import apply_notification, dedupe_key, mark_error
+from .queue import apply_pending_notifications
 from .results import PaymentFact, apply_payment_result, claim_inquiry, clear_review, sync_payment
 from .sessions import retry_session, session_is_usable, start_payment
 
@@ -19,12 +20,14 @@ __all__ = [
     "PaymentFact",
     "Source",
     "apply_notification",
+    "apply_pending_notifications",
     "apply_payment_result",
     "cancel",
     "capture",
     "claim_inquiry",
     "clear_review",
     "dedupe_key",
+    "mark_error",
     "refund",
     "retry_capture",
     "retry_refund",

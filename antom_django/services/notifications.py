@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, connections, router
+from django.db import DatabaseError, IntegrityError, connections, router
 from django.utils import timezone
 
 from ..client.types import Result, parse_amount, parse_time
@@ -223,3 +224,14 @@ def apply_notification(notification: Notification) -> str:
     for name, value in written.items():
         setattr(notification, name, value)
     return Outcome.APPLIED
+
+
+def mark_error(notification: Notification, exc: BaseException) -> None:
+    """Record why applying failed, in its own commit so the record survives the failure."""
+    detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
+    try:
+        Notification.objects.filter(pk=notification.pk, outcome__in=[Outcome.RECEIVED, Outcome.ERROR]).update(
+            outcome=Outcome.ERROR, error=detail, processed_at=timezone.now()
+        )
+    except DatabaseError:
+        logger.warning("antom notify: could not record the failure of notification %s", notification.pk)

@@ -42,10 +42,13 @@ def update_row(model: type[models.Model], pk: Any, values: Mapping[str, Any]) ->
         return int(cursor.rowcount)
 
 
-def insert_row(instance: models.Model) -> None:
+def insert_row(instance: models.Model, *, announce: str = "") -> None:
     """Save a new model instance with one ``INSERT … RETURNING`` of every concrete column (``auto_now_add``
     and defaults applied as ``save()`` would); sets its primary key. Where the database cannot return the
-    key from an INSERT, the ORM saves it instead."""
+    key from an INSERT, the ORM saves it instead.
+
+    ``announce`` names a PostgreSQL ``LISTEN`` channel told of the new row (``pg_notify``) in the same
+    statement, so it reaches listeners when the row commits; other databases ignore it."""
     model = type(instance)
     alias = router.db_for_write(model)
     connection = connections[alias]
@@ -60,7 +63,11 @@ def insert_row(instance: models.Model) -> None:
     columns = ", ".join(quote(str(f.column)) for f in fields)
     params = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
     marks = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks}) RETURNING {quote(str(meta.pk.column))}"
+    returning = quote(str(meta.pk.column))
+    if announce and connection.vendor == "postgresql":
+        returning += ", pg_notify(%s, '')"
+        params.append(announce)
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks}) RETURNING {returning}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         instance.pk = cursor.fetchone()[0]
