@@ -126,6 +126,8 @@ CASES: dict[str, list[Case]] = {
         ("capture-mode", {**BASE, "CAPTURE_MODE": "manual"}, {}, ["antom_django.E010"]),
         ("auto-capture", {**BASE, "AUTO_CAPTURE": "yes"}, {}, ["antom_django.E010"]),
         ("is-authorization", {**BASE, "IS_AUTHORIZATION": "true"}, {}, ["antom_django.E010"]),
+        ("notify-apply", {**BASE, "NOTIFY_APPLY": "worker"}, {}, ["antom_django.E010"]),
+        ("sweep-after", {**BASE, "NOTIFY_SWEEP_AFTER": 0}, {}, ["antom_django.E010"]),
     ],
     "antom_django.E011": [
         ("relative-redirect", {**BASE, "REDIRECT_URL": "/checkout/result/"}, {}, ["antom_django.E011"]),
@@ -183,6 +185,11 @@ def test_sandbox_client_id_may_use_a_local_simulator() -> None:
 def test_production_settings_are_valid() -> None:
     assert run({**BASE, "CLIENT_ID": PRODUCTION_ID, "GATEWAY_URL": "https://open-na-global.alipay.com"}) == []
     assert run({**BASE, "CLIENT_ID": PRODUCTION_ID, "ENVIRONMENT": "production"}) == []
+
+
+def test_both_notify_apply_modes_are_valid() -> None:
+    for mode in ("inline", "queue"):
+        assert run({**BASE, "NOTIFY_APPLY": mode, "NOTIFY_SWEEP_AFTER": 30}) == []
 
 
 def test_http_notify_url_is_allowed_under_debug() -> None:
