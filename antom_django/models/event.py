@@ -35,6 +35,7 @@ class PaymentEvent(models.Model):
         "antom_django.Payment",
         on_delete=models.PROTECT,
         related_name="events",
+        db_index=False,
         help_text="The payment this happened to.",
     )
     kind = models.CharField(max_length=20, choices=Kind.choices, help_text="What happened.")
@@ -47,6 +48,7 @@ class PaymentEvent(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="events",
+        db_index=False,
         help_text="The capture concerned, if any.",
     )
     refund = models.ForeignKey(
@@ -55,6 +57,7 @@ class PaymentEvent(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="events",
+        db_index=False,
         help_text="The refund concerned, if any.",
     )
     notification = models.ForeignKey(
@@ -63,6 +66,7 @@ class PaymentEvent(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="events",
+        db_index=False,
         help_text="The notification that carried the fact, if any.",
     )
     user = models.ForeignKey(
@@ -71,18 +75,29 @@ class PaymentEvent(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
         help_text="The staff member or user who asked, if any.",
     )
     detail = models.JSONField(
         default=dict, blank=True, help_text="Facts behind the event: result codes, amounts, reasons."
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True, help_text="When it was recorded.")
+    created_at = models.DateTimeField(auto_now_add=True, help_text="When it was recorded.")
 
     class Meta:
         verbose_name = _("payment event")
         verbose_name_plural = _("payment events")
         ordering = ["created_at", "pk"]
-        indexes = [models.Index(fields=["payment", "created_at"], name="antom_event_payment_idx")]
+        # One row is inserted per notification. The optional foreign keys are NULL on most rows, so each
+        # is indexed only where set: enough for PROTECT and SET_NULL lookups when a row they point to goes.
+        indexes = [
+            models.Index(fields=["payment", "created_at"], name="antom_event_payment_idx"),
+            models.Index(fields=["capture"], condition=models.Q(capture__isnull=False), name="antom_event_capture_idx"),
+            models.Index(fields=["refund"], condition=models.Q(refund__isnull=False), name="antom_event_refund_idx"),
+            models.Index(
+                fields=["notification"], condition=models.Q(notification__isnull=False), name="antom_event_notif_idx"
+            ),
+            models.Index(fields=["user"], condition=models.Q(user__isnull=False), name="antom_event_user_idx"),
+        ]
 
     def __str__(self) -> str:
         change = f" {self.from_status}→{self.to_status}" if self.to_status else ""

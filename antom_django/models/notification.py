@@ -22,9 +22,7 @@ class Notification(models.Model):
         ERROR = "ERROR", _("Error while applying")
 
     body = models.TextField(help_text="The raw request body, as received (signatures cover these bytes).")
-    notify_type = models.CharField(
-        max_length=32, blank=True, default="", db_index=True, help_text="notifyType, e.g. PAYMENT_RESULT."
-    )
+    notify_type = models.CharField(max_length=32, blank=True, default="", help_text="notifyType, e.g. PAYMENT_RESULT.")
     client_id = models.CharField(max_length=128, blank=True, default="", help_text="client-id header.")
     request_time = models.CharField(max_length=64, blank=True, default="", help_text="request-time header, as sent.")
     signature_verified = models.BooleanField(default=False, help_text="The signature verified with Antom's key.")
@@ -32,7 +30,6 @@ class Notification(models.Model):
         max_length=20,
         choices=Outcome.choices,
         default=Outcome.RECEIVED,
-        db_index=True,
         help_text="What applying it did.",
     )
     error = models.TextField(blank=True, default="", help_text="Why it was rejected or failed, or what to review.")
@@ -42,13 +39,13 @@ class Notification(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="notifications",
+        db_index=False,
         help_text="The payment it was about, once found.",
     )
     dedupe_key = models.CharField(
         max_length=200,
         null=True,
         blank=True,
-        unique=True,
         help_text="notifyType + Antom id + result, set only on the applied copy: duplicates collide with it.",
     )
     remote_addr = models.GenericIPAddressField(null=True, blank=True, help_text="Sender's IP address.")
@@ -59,7 +56,20 @@ class Notification(models.Model):
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["payment", "created_at"], name="antom_notif_payment_idx")]
+        # One row is inserted and updated per notification: only indexes a query needs. The partial
+        # indexes hold the few rows still to be applied and the rejected rows that pruning deletes,
+        # not the applied majority; uniqueness is a constraint, not unique=True, which on PostgreSQL
+        # adds a second, varchar_pattern_ops ("_like") index.
+        indexes = [
+            models.Index(fields=["payment", "created_at"], name="antom_notif_payment_idx"),
+            models.Index(
+                fields=["id"],
+                condition=models.Q(outcome__in=["RECEIVED", "ERROR"]),
+                name="antom_notif_pending_idx",
+            ),
+            models.Index(fields=["id"], condition=models.Q(outcome="REJECTED"), name="antom_notif_rejected_idx"),
+        ]
+        constraints = [models.UniqueConstraint(fields=["dedupe_key"], name="antom_notif_dedupe_key_uniq")]
 
     def __str__(self) -> str:
         return f"{self.notify_type or '?'} {self.outcome} #{self.pk}"

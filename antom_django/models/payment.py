@@ -28,19 +28,17 @@ class Payment(TimeStampedModel):
 
     payment_request_id = models.CharField(
         max_length=64,
-        unique=True,
         default=new_payment_request_id,
         editable=False,
         help_text="Our paymentRequestId, generated and saved before the first call to Antom (idempotency key).",
     )
     payment_id = models.CharField(
-        max_length=64, blank=True, default="", db_index=True, help_text="Antom's paymentId, once Antom has told us."
+        max_length=64, blank=True, default="", help_text="Antom's paymentId, once Antom has told us."
     )
     status = models.CharField(
         max_length=20,
         choices=Status.choices,
         default=Status.INITIATED,
-        db_index=True,
         help_text="Where the payment is in its forward-only state machine (antom_django.state).",
     )
     amount = models.PositiveBigIntegerField(help_text="Amount to pay, in integer minor units of the currency.")
@@ -94,7 +92,6 @@ class Payment(TimeStampedModel):
     )
     needs_review = models.BooleanField(
         default=False,
-        db_index=True,
         help_text="Antom told us something we refused to apply (amount/currency mismatch, contradiction).",
     )
     review_reason = models.TextField(blank=True, default="", help_text="Why the payment needs review.")
@@ -105,6 +102,7 @@ class Payment(TimeStampedModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
         help_text="Model of the merchant order this payment pays for.",
     )
     order_object_id = models.CharField(
@@ -112,7 +110,7 @@ class Payment(TimeStampedModel):
     )
     order = GenericForeignKey("order_content_type", "order_object_id")
     reference_order_id = models.CharField(
-        max_length=64, db_index=True, help_text="The merchant's order reference sent as referenceOrderId."
+        max_length=64, help_text="The merchant's order reference sent as referenceOrderId."
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -142,11 +140,18 @@ class Payment(TimeStampedModel):
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
         ordering = ["-created_at"]
+        # Every notification updates this row, and each index is written again on each update: indexes
+        # here are only those a query needs. Single-column ones are Meta indexes rather than db_index=True
+        # or unique=True, which on PostgreSQL add a second, varchar_pattern_ops ("_like") index per column.
         indexes = [
+            models.Index(fields=["payment_id"], name="antom_payment_payment_id_idx"),
+            models.Index(fields=["reference_order_id"], name="antom_payment_reference_idx"),
             models.Index(fields=["order_content_type", "order_object_id"], name="antom_payment_order_idx"),
             models.Index(fields=["status", "updated_at"], name="antom_payment_status_idx"),
+            models.Index(fields=["updated_at"], condition=models.Q(needs_review=True), name="antom_payment_review_idx"),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["payment_request_id"], name="antom_payment_request_id_uniq"),
             check_constraint(models.Q(captured_amount__lte=models.F("amount")), "antom_payment_captured_lte_amount"),
             check_constraint(
                 models.Q(refunded_amount__lte=models.F("captured_amount")), "antom_payment_refunded_lte_captured"
