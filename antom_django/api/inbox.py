@@ -7,9 +7,9 @@ import itertools
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from django.db import DatabaseError
+from django.db import DatabaseError, router
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -41,25 +41,39 @@ def _remote_addr(request: HttpRequest) -> str | None:
         return None
 
 
-def store_received(request: HttpRequest, inbound: InboundNotification, *, announce: bool = False) -> Notification:
-    """Save a verified notification raw, in its own commit, before anything applies it.
+def received_values(request: HttpRequest, inbound: InboundNotification) -> dict[str, Any]:
+    """The columns of a verified notification as it arrived (outcome RECEIVED)."""
+    return {
+        "body": inbound.raw.decode("utf-8"),
+        "notify_type": inbound.notify_type[:32],
+        "client_id": inbound.client_id[:128],
+        "request_time": inbound.request_time[:64],
+        "signature_verified": True,
+        "outcome": "RECEIVED",
+        "error": "",
+        "remote_addr": _remote_addr(request),
+        "created_at": timezone.now(),
+    }
 
-    ``announce`` tells queue workers listening on PostgreSQL that it is there (in the same statement).
-    """
+
+def store_received(values: dict[str, Any], *, announce: bool = False) -> int:
+    """Save a verified notification raw (:func:`received_values`), in its own commit (autocommit), before
+    anything applies it; returns its primary key. ``announce`` tells queue workers listening on PostgreSQL
+    that it is there, in the same statement."""
     from ..models import Notification
     from ..services.queue import CHANNEL
-    from ..services.rows import insert_row
+    from ..services.rows import insert_values
 
-    notification = Notification(
-        body=inbound.raw.decode("utf-8"),
-        notify_type=inbound.notify_type[:32],
-        client_id=inbound.client_id[:128],
-        request_time=inbound.request_time[:64],
-        signature_verified=True,
-        outcome=Notification.Outcome.RECEIVED,
-        remote_addr=_remote_addr(request),
-    )
-    insert_row(notification, announce=CHANNEL if announce else "")  # autocommit: its own commit
+    return insert_values(Notification, values, announce=CHANNEL if announce else "")
+
+
+def stored(pk: int, values: dict[str, Any]) -> Notification:
+    """The model instance of a row :func:`store_received` saved, without reading it back."""
+    from ..models import Notification
+
+    notification = Notification(pk=pk, **values)
+    notification._state.adding = False
+    notification._state.db = router.db_for_write(Notification)
     return notification
 
 

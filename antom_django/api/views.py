@@ -29,7 +29,7 @@ from ..models import Notification, Payment, Source
 from ..services.queue import queue_mode
 from . import sessions
 from .errors import Conflict, antom_error, handle_exception
-from .inbox import rejections_log, store_received, store_rejected
+from .inbox import received_values, rejections_log, store_received, store_rejected, stored
 from .notify import NotifyRejected, verify_request
 from .schema import OpenApiParameter, OpenApiResponse, annotate, view_schema
 from .serializers import ErrorSerializer, PaymentStatusSerializer, SessionRequestSerializer, SessionResponseSerializer
@@ -266,13 +266,15 @@ class NotifyView(NonAtomicAPIView):
             response._has_been_logged = True  # type: ignore[attr-defined]
             return response
         queued = queue_mode()
+        values = received_values(raw_request, inbound)
         try:
-            notification = store_received(raw_request, inbound, announce=queued)
+            pk = store_received(values, announce=queued)
         except DatabaseError:
             logger.exception("antom notify: cannot store the notification; Antom will retry")
             return antom_error(503, "temporarily_unavailable", "cannot store the notification now; retry later")
         if queued:  # committed: a worker applies it (services.queue), Antom may stop sending it
             return HttpResponse(ACK_BODY, content_type="application/json")
+        notification = stored(pk, values)
         try:
             outcome = services.apply_notification(notification)
         except Exception as exc:
