@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from antom_django.api import inbox
 from antom_django.client.types import ACK_BODY
 from antom_django.models import Capture, Notification, Payment, PaymentEvent, Refund
 from tests.api.helpers import CLIENT_ID, NOTIFY_PATH, encode, fixture, now_ms, post_notification, signed_headers
+from tests.concurrency import race
 from tests.settings import ANTOM, VECTORS
 
 
@@ -157,23 +157,12 @@ def test_same_notification_concurrently_applies_once() -> None:
     body = encode(fixture("notifyPayment_success"))
     headers = signed_headers(body)
     workers = 8
-    barrier = threading.Barrier(workers)
-    results: list[Any] = []
 
-    def deliver() -> None:
-        try:
-            barrier.wait()
-            response = Client().post(NOTIFY_PATH, data=body, content_type="application/json", headers=headers)
-            results.append((response.status_code, response.content))
-        finally:
-            connection.close()
+    def deliver(_: int) -> tuple[int, bytes]:
+        response = Client().post(NOTIFY_PATH, data=body, content_type="application/json", headers=headers)
+        return response.status_code, response.content
 
-    threads = [threading.Thread(target=deliver) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert results == [(200, ACK_BODY)] * workers
+    assert race(workers, deliver) == [(200, ACK_BODY)] * workers
     outcomes = list(Notification.objects.values_list("outcome", flat=True))
     assert outcomes.count(Notification.Outcome.APPLIED) == 1
     assert outcomes.count(Notification.Outcome.DUPLICATE) == workers - 1

@@ -44,9 +44,7 @@ def test_acknowledged_once_stored_and_applied_by_the_worker(client: Client, pend
 
 
 @override_settings(ANTOM=QUEUE)
-def test_a_resent_notification_is_acknowledged_again_and_applied_once(
-    client: Client, pending_payment: Payment
-) -> None:
+def test_a_resent_notification_is_acknowledged_again_and_applied_once(client: Client, pending_payment: Payment) -> None:
     body = encode(fixture("notifyPayment_success"))
     for _ in range(2):
         assert_ack(post_notification(client, body))

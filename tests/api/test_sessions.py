@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from django.utils import timezone
 
 from antom_django.models import Payment
 from tests.api.shop import ORDERS, add_order
+from tests.concurrency import race
 
 URL = "/antom/sessions/"
 
@@ -281,24 +281,14 @@ def test_concurrent_requests_for_one_order_make_one_payment(antom_sandbox: Any, 
     buyer = django_user_model.objects.create_user("buyer")
     add_order("order-1", 4200, owner=buyer)
     workers = 4
-    barrier = threading.Barrier(workers)
-    answers: list[Any] = []
 
-    def pay() -> None:
-        try:
-            client = Client()
-            client.force_login(buyer)
-            barrier.wait()
-            response = create(client, "order-1")
-            answers.append((response.status_code, response.json().get("paymentRequestId")))
-        finally:
-            connection.close()
+    def pay(_: int) -> tuple[int, str]:
+        client = Client()
+        client.force_login(buyer)
+        response = create(client, "order-1")
+        return response.status_code, response.json().get("paymentRequestId")
 
-    threads = [threading.Thread(target=pay) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = race(workers, pay)
     assert sorted(code for code, _ in answers) == [200] * (workers - 1) + [201]
     assert len({request_id for _, request_id in answers}) == 1
     assert Payment.objects.count() == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +14,7 @@ from antom_django.client.api import AntomClient
 from antom_django.models import Payment
 from tests.api.conftest import make_payment
 from tests.api.shop import add_order
+from tests.concurrency import race
 
 FIELDS = {
     "paymentRequestId",
@@ -167,22 +167,7 @@ def test_many_pollers_at_once_cause_one_inquiry(antom_sandbox: Any, owner: Any, 
         .json()["paymentRequestId"]
     )
     workers = 8
-    barrier = threading.Barrier(workers)
-    codes: list[int] = []
-
-    def poll() -> None:
-        try:
-            client = logged_in(owner)
-            barrier.wait()
-            codes.append(client.get(url(request_id)).status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=poll) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    codes = race(workers, lambda _: logged_in(owner).get(url(request_id)).status_code)
     assert codes == [200] * workers
     assert len(inquiries) == 1
 

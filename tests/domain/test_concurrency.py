@@ -13,6 +13,7 @@ from django.db import connection, connections
 from antom_django.exceptions import AmountExceeded
 from antom_django.models import Capture, Notification, Payment, PaymentEvent, Refund
 from antom_django.services import apply_notification, capture, refund
+from tests.concurrency import race
 from tests.domain.conftest import SignalLog
 from tests.domain.helpers import FakeAntom, capture_answer, make_payment, payment_result, refund_answer, store
 
@@ -24,29 +25,6 @@ P = Payment.Status
 def _postgres_only() -> None:
     if connection.vendor != "postgresql":
         pytest.skip("row locks and concurrent transactions need PostgreSQL (set ANTOM_TEST_DATABASE_URL)")
-
-
-def race(n: int, work: Callable[[int], Any]) -> list[Any]:
-    """Run ``work(i)`` in ``n`` threads released together; returns results or raised exceptions."""
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as exc:  # collected and asserted on by the caller
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
-    return results
 
 
 def slow(build: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[dict[str, Any]], dict[str, Any]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -15,6 +14,7 @@ from django.utils import timezone
 from antom_django.models import Notification, Payment, PaymentEvent
 from antom_django.services import apply_pending_notifications, notifications
 from antom_django.services.queue import RETRY_LATER, pending
+from tests.concurrency import race
 from tests.domain.conftest import SignalLog
 from tests.domain.helpers import make_payment, payment_result, store
 from tests.settings import ANTOM
@@ -155,22 +155,8 @@ def test_workers_draining_side_by_side_apply_each_notification_once(signal_log: 
     for payment in payments:
         store(payment_result(payment))
         store(payment_result(payment))  # Antom's resend
-    workers = 4
-    barrier = threading.Barrier(workers)
-    results: list[Counter[str]] = []
-
-    def drain() -> None:
-        try:
-            barrier.wait()
-            results.append(apply_pending_notifications(limit=100))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=drain) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = race(4, lambda _: apply_pending_notifications(limit=100))
+    assert all(isinstance(counts, Counter) for counts in results), results
     total = sum(results, Counter())
     assert total == Counter({Outcome.APPLIED: 12, Outcome.DUPLICATE: 12})
     assert sum(1 for counts in results if counts) > 1, "one worker did all the work: SKIP LOCKED not exercised"
