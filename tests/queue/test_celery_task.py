@@ -1,0 +1,76 @@
+"""``antom_django.tasks.apply_pending_notifications`` run by a real Celery worker (Redis broker) on PostgreSQL."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+import redis
+from django.utils import timezone
+
+from antom_django.models import Notification, Payment, PaymentEvent
+from antom_django.tasks import apply_pending_notifications
+from tests.api.conftest import make_payment
+from tests.api.helpers import fixture
+from tests.celery_app import BROKER_URL, RESULT_URL, app
+
+from .conftest import Worker, store
+
+Outcome = Notification.Outcome
+CELERY_WORKER = [
+    sys.executable,
+    *("-m", "celery", "-A", "tests.celery_app", "worker", "-P", "solo", "-c", "1"),
+    *("--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "warning"),
+]
+
+
+@pytest.fixture
+def redis_dbs() -> None:
+    for url in (BROKER_URL, RESULT_URL):
+        redis.Redis.from_url(url).flushdb()
+
+
+def test_the_task_is_registered_as_documented() -> None:
+    assert apply_pending_notifications.name == "antom_django.apply_pending_notifications"
+    assert apply_pending_notifications.app is app
+    assert (apply_pending_notifications.acks_late, apply_pending_notifications.reject_on_worker_lost) == (True, True)
+    assert apply_pending_notifications.ignore_result is False
+
+
+@pytest.mark.postgres
+def test_a_celery_worker_applies_stored_notifications(redis_dbs: None, workers: Callable[..., Worker]) -> None:
+    payment = make_payment()
+    sample = fixture("notifyPayment_success")
+    old = [store(sample), store(sample), store({**sample, "paymentRequestId": "nobody", "paymentId": "nobody"})]
+    # Inline mode (the test settings): the task is the sweep, and takes only what the view left behind.
+    Notification.objects.filter(pk__in=[n.pk for n in old]).update(created_at=timezone.now() - timedelta(minutes=2))
+    fresh = store(sample)
+
+    worker = workers(command=CELERY_WORKER)
+    started = time.monotonic()
+    result = apply_pending_notifications.delay()
+    try:
+        counts = result.get(timeout=45)
+    except Exception:
+        pytest.fail(f"no result after {time.monotonic() - started:.0f}s\n--- worker output ---\n{worker.output()}")
+    assert counts == {Outcome.APPLIED: 1, Outcome.DUPLICATE: 1, Outcome.UNKNOWN_PAYMENT: 1}
+    assert list(Notification.objects.order_by("pk").values_list("outcome", flat=True)) == [
+        Outcome.APPLIED,
+        Outcome.DUPLICATE,
+        Outcome.UNKNOWN_PAYMENT,
+        Outcome.RECEIVED,  # too fresh for the sweep: the view may be applying it
+    ]
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.AUTHORIZED
+    assert PaymentEvent.objects.filter(payment=payment).count() == 1
+
+    fresh.refresh_from_db()
+    assert fresh.outcome == Outcome.RECEIVED
+    Notification.objects.filter(pk=fresh.pk).update(
+        outcome=Outcome.ERROR, created_at=timezone.now() - timedelta(minutes=2)
+    )
+    assert apply_pending_notifications.delay().get(timeout=30) == {}
+    assert apply_pending_notifications.delay(include_errors=True).get(timeout=30) == {Outcome.DUPLICATE: 1}
