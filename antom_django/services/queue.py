@@ -14,6 +14,7 @@ import inspect
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -53,7 +54,11 @@ def pending(*, min_age: float = 0.0, include_errors: bool = False) -> QuerySet[N
 
 
 def apply_pending_notifications(
-    *, limit: int = 500, min_age: float | None = None, include_errors: bool = False
+    *,
+    limit: int = 500,
+    min_age: float | None = None,
+    include_errors: bool = False,
+    stop: Callable[[], bool] | None = None,
 ) -> Counter[str]:
     """Apply up to ``limit`` stored notifications, oldest first; returns how many ended in each outcome.
 
@@ -61,20 +66,28 @@ def apply_pending_notifications(
     inline mode, so the sweep never races the view that is applying a notification it just stored.
     A failure of our own (database unreachable, deadlock) ends the run and leaves the notification
     RECEIVED for the next one (counted as ``RETRY_LATER``); any other error marks it ERROR, keeps the
-    reason on the row and goes on with the next (``include_errors`` retries those).
+    reason on the row and goes on with the next. ``include_errors`` retries ERROR rows once every
+    RECEIVED one is done (so failing rows never starve new ones). ``stop`` is asked before each
+    notification; True ends the run there (a worker's SIGTERM).
     """
     if min_age is None:
         min_age = 0.0 if queue_mode() else float(antom_settings.NOTIFY_SWEEP_AFTER)
     done: Counter[str] = Counter()
     failed: set[int] = set()  # tried in this run already: an ERROR row is not picked twice
-    while done.total() < limit:
+    retrying = False  # False: RECEIVED rows; True (with include_errors): then ERROR ones
+    while done.total() < limit and not (stop is not None and stop()):
         notification: Notification | None = None
         try:
             with atomic():
-                rows = pending(min_age=min_age, include_errors=include_errors).exclude(pk__in=failed)
+                rows = pending(min_age=min_age, include_errors=retrying).exclude(pk__in=failed)
+                if retrying:
+                    rows = rows.filter(outcome=Outcome.ERROR)
                 notification = rows.select_for_update(skip_locked=True).first()
                 if notification is None:
-                    break
+                    if retrying or not include_errors:
+                        break
+                    retrying = True
+                    continue
                 done[apply_notification(notification)] += 1
         except TRANSIENT:
             logger.warning("antom queue: database unavailable; notifications left for the next run", exc_info=True)
@@ -132,11 +145,11 @@ class Listener:
         if raw is None:
             time.sleep(timeout)
             return False
-        if raw is not self._listening_on:  # a new connection (first call, or after a reconnect)
-            with connections[self.alias].cursor() as cursor:
-                cursor.execute(f"LISTEN {CHANNEL}")
-            self._listening_on = raw
         try:
+            if raw is not self._listening_on:  # a new connection (first call, or after a reconnect)
+                with connections[self.alias].cursor() as cursor:
+                    cursor.execute(f"LISTEN {CHANNEL}")
+                self._listening_on = raw
             return any(True for _ in raw.notifies(timeout=timeout, stop_after=1))
         except Exception:  # the connection broke while waiting: reconnect on the next call
             connections[self.alias].close()

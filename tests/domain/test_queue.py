@@ -163,3 +163,33 @@ def test_workers_draining_side_by_side_apply_each_notification_once(signal_log: 
     assert set(Payment.objects.values_list("status", flat=True)) == {Payment.Status.AUTHORIZED}
     assert PaymentEvent.objects.filter(to_status=Payment.Status.AUTHORIZED).count() == 12
     assert signal_log.count("payment_authorized") == 12
+
+
+@pytest.mark.django_db
+@override_settings(ANTOM=QUEUE)
+def test_failing_rows_never_starve_new_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    for i in range(3):
+        store(payment_result(make_payment(payment_request_id=f"bad-{i}"), notify_type="PAYMENT_PENDING"))
+    monkeypatch.setitem(notifications.HANDLERS, "PAYMENT_PENDING", broken_handler("always fails"))
+    assert apply_pending_notifications() == Counter({Outcome.ERROR: 3})
+    fresh = store(payment_result(make_payment(payment_request_id="fresh")))
+    # Oldest first would spend the whole limit on the three failing rows.
+    assert apply_pending_notifications(limit=1, include_errors=True) == Counter({Outcome.APPLIED: 1})
+    fresh.refresh_from_db()
+    assert fresh.outcome == Outcome.APPLIED
+    assert apply_pending_notifications(limit=10, include_errors=True) == Counter({Outcome.ERROR: 3})
+
+
+@pytest.mark.django_db
+@override_settings(ANTOM=QUEUE)
+def test_stop_ends_the_run_between_notifications() -> None:
+    for i in range(4):
+        store(payment_result(make_payment(payment_request_id=f"p-{i}")))
+    asked: list[int] = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(asked) > 2
+
+    assert apply_pending_notifications(stop=stop) == Counter({Outcome.APPLIED: 2})
+    assert pending().count() == 2

@@ -34,7 +34,8 @@ def summary(counts: Counter[str]) -> str:
 
 
 class StopRequest:
-    """SIGTERM/SIGINT handler: the first asks the loop to stop after the run in hand, a second stops at once."""
+    """SIGTERM/SIGINT handler: the first asks the loop to stop after the notification in hand, a second stops
+    at once."""
 
     SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -132,7 +133,7 @@ class Command(BaseCommand):
         with StopRequest() as stop:
             while not stop.requested:
                 try:
-                    counts = services.apply_pending_notifications(**run)
+                    counts = services.apply_pending_notifications(**run, stop=lambda: stop.requested)
                 except DatabaseError:  # not an outage the service recognised (e.g. missing table): keep going
                     logger.exception("antom queue: run failed")
                     counts = Counter({RETRY_LATER: 1})
