@@ -455,3 +455,16 @@ def test_refusals_are_logged_at_a_bounded_rate(client: Client, db: None, caplog:
     assert len(lines) == 1
     assert "signature_invalid" in lines[0].getMessage()
     assert "AAAA" not in lines[0].getMessage()
+
+
+def test_a_throttle_configured_for_notify_applies(client: Client, pending_payment: Payment) -> None:
+    from django.core.cache import cache
+
+    cache.clear()
+    antom = {**ANTOM, "THROTTLE_CLASSES": {"notify": ["antom_django.api.throttling.AntomRateThrottle"]}}
+    rates = {"DEFAULT_THROTTLE_RATES": {"antom_notify": "2/min"}}
+    body = encode(fixture("notifyPayment_success"))
+    with override_settings(ANTOM=antom, REST_FRAMEWORK=rates):
+        codes = [post_notification(client, body).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    assert Notification.objects.count() == 2  # the throttled one was refused before anything was stored
