@@ -252,12 +252,15 @@ class NotifyView(NonAtomicAPIView):
             ),
         ],
         responses={
-            200: OpenApiResponse(description="The exact acknowledgment Antom expects."),
+            200: OpenApiResponse(
+                description="The exact acknowledgment Antom expects: once applied (NOTIFY_APPLY 'inline'), "
+                "or once stored for a worker ('queue')."
+            ),
             400: OpenApiResponse(description="Signed, but not a JSON object."),
             401: OpenApiResponse(description="Bad or missing signature, unknown client-id, stale request-time."),
             413: OpenApiResponse(description="Body larger than NOTIFY_MAX_BYTES."),
             415: OpenApiResponse(description="Not application/json."),
-            500: OpenApiResponse(description="Applying failed; stored as ERROR, Antom retries."),
+            500: OpenApiResponse(description="Applying failed (inline mode); stored as ERROR, Antom retries."),
             503: OpenApiResponse(description="Temporary failure of ours (database down); Antom retries."),
         },
         auth=[],
