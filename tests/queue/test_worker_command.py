@@ -8,7 +8,8 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import psycopg
@@ -38,6 +39,29 @@ def run(*args: str) -> str:
 
 def outcomes() -> list[str]:
     return list(Notification.objects.order_by("pk").values_list("outcome", flat=True))
+
+
+@contextmanager
+def payment_locked(payment: Payment) -> Iterator[psycopg.Connection]:
+    """Another session holds the payment's row lock (released on exit), so a worker blocks inside its
+    transaction."""
+    holder = psycopg.connect(database_url().replace("postgres://", "postgresql://", 1))
+    try:
+        holder.execute("SELECT id FROM antom_django_payment WHERE id = %s FOR UPDATE", [payment.pk])
+        yield holder
+    finally:
+        holder.rollback()
+        holder.close()
+
+
+def blocked_on_the_payment(worker: Worker) -> list[tuple[int]]:
+    """The worker's server sessions waiting for the payment's row lock, once there is one."""
+    return wait_for(
+        lambda: backends("wait_event_type = 'Lock' AND query LIKE %s", "%antom_django_payment%"),
+        30,
+        "the worker to wait for the payment's row lock",
+        worker.output,
+    )
 
 
 @override_settings(ANTOM=QUEUE)
@@ -182,22 +206,12 @@ def test_loop_wakes_on_listen_and_stops_on_sigterm(workers: Callable[..., Worker
 def test_sigterm_lets_the_notification_in_hand_finish(workers: Callable[..., Worker]) -> None:
     payment = make_payment()
     store()
-    holder = psycopg.connect(database_url().replace("postgres://", "postgresql://", 1))
-    try:
-        holder.execute("SELECT id FROM antom_django_payment WHERE id = %s FOR UPDATE", [payment.pk])
+    with payment_locked(payment):
         worker = workers("--loop", "--min-age", "0")
-        wait_for(
-            lambda: backends("wait_event_type = 'Lock' AND query LIKE %s", "%antom_django_payment%"),
-            30,
-            "the worker to wait for the payment's row lock",
-            worker.output,
-        )
+        blocked_on_the_payment(worker)
         worker.process.send_signal(signal.SIGTERM)
         time.sleep(1.5)
         assert worker.process.poll() is None, worker.output()  # still applying, not abandoning it
-    finally:
-        holder.rollback()
-        holder.close()
     assert worker.wait(10) == 0, worker.output()
     assert worker.output().splitlines()[-1] == "Stopped."
     assert outcomes() == [Outcome.APPLIED]
@@ -243,22 +257,11 @@ def test_loop_survives_losing_the_database(workers: Callable[..., Worker]) -> No
 def test_a_worker_killed_mid_apply_leaves_it_for_the_next(workers: Callable[..., Worker]) -> None:
     payment = make_payment()
     store()
-    # Another session holds the payment's row lock, so the worker blocks inside its transaction.
-    holder = psycopg.connect(database_url().replace("postgres://", "postgresql://", 1))
-    try:
-        holder.execute("SELECT id FROM antom_django_payment WHERE id = %s FOR UPDATE", [payment.pk])
+    with payment_locked(payment):
         first = workers("--min-age", "0")
-        blocked = wait_for(
-            lambda: backends("wait_event_type = 'Lock' AND query LIKE %s", "%antom_django_payment%"),
-            30,
-            "the worker to wait for the payment's row lock",
-            first.output,
-        )
+        blocked = blocked_on_the_payment(first)
         first.process.send_signal(signal.SIGKILL)
         assert first.wait(10) == -signal.SIGKILL
-        holder.rollback()
-    finally:
-        holder.close()
     # The orphaned server session gets the lock, finds its client gone, and rolls back.
     wait_for(lambda: not backends("pid = %s", blocked[0][0]), 30, "the killed worker's session to end")
     assert outcomes() == [Outcome.RECEIVED]
