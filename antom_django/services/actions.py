@@ -11,17 +11,20 @@ Each follows the same three steps so a crash or timeout can never move money twi
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.utils import timezone
 
-from ..client.errors import AntomError, AntomFailed, AntomOutcomeUnknown
+from ..client.errors import AntomFailed, AntomOutcomeUnknown
+from ..client.money import Amount
+from ..client.types import Result
 from ..conf import antom_settings
 from ..exceptions import AmountExceeded, GatewayRefused, InvalidAmount, InvalidTransition
 from ..models import Capture, Payment, PaymentEvent, Refund, Source
 from ..state import CANCELLABLE, CAPTURABLE, REFUNDABLE, ledger_status_from_result
 from .context import Ctx, atomic, get_client, ledger_total, lock, move, record, user_or_none
-from .ledger import settle_capture, settle_refund
+from .ledger import settle
 
 if TYPE_CHECKING:
     from ..client.api import AntomClient
@@ -91,7 +94,7 @@ def capture(
             source=source,
             requested_by=user_or_none(user),
         )
-        record(locked, PaymentEvent.Kind.REQUEST, ctx, capture=row, operation="capture", amount=value)
+        record(locked, PaymentEvent.Kind.REQUEST, ctx, row=row, operation="capture", amount=value)
     return _send_capture(row, ctx, antom)
 
 
@@ -106,54 +109,60 @@ def retry_capture(
 
 
 def _send_capture(row: Capture, ctx: Ctx, antom: AntomClient) -> Capture:
-    payment = row.payment
     try:
         answer = antom.capture(
             capture_request_id=row.capture_request_id,
-            payment_id=payment.payment_id,
+            payment_id=row.payment.payment_id,
             amount=row.money,
             is_last_capture=row.is_last_capture,
         )
-    except AntomError as exc:
-        return _ledger_error(row, exc, ctx)
-    with atomic():
-        locked = lock(payment)
-        row.refresh_from_db()
-        settle_capture(
-            locked,
-            row,
-            ledger_status_from_result(answer.result.status),
-            ctx,
-            amount=answer.capture_amount,
-            capture_id=answer.capture_id,
-            result_code=answer.result.code,
-            result_message=answer.result.message,
-            when=answer.capture_time,
-            raw=answer.raw,
-        )
-    row.refresh_from_db()
-    return row
+    except (AntomFailed, AntomOutcomeUnknown) as exc:
+        return _settle_answer(row, ctx, exc)
+    return _settle_answer(
+        row,
+        ctx,
+        answer.result,
+        amount=answer.capture_amount,
+        antom_id=answer.capture_id,
+        when=answer.capture_time,
+        raw=answer.raw,
+    )
 
 
-def _ledger_error(row: LedgerRow, exc: AntomError, ctx: Ctx) -> LedgerRow:
-    """Antom's F settles a capture/refund row as FAILED; an unknown outcome leaves it PENDING, on the timeline."""
-    capture = row if isinstance(row, Capture) else None
-    refund = row if isinstance(row, Refund) else None
+def _settle_answer(
+    row: LedgerRow,
+    ctx: Ctx,
+    answer: Result | AntomFailed | AntomOutcomeUnknown,
+    *,
+    amount: Amount | None = None,
+    antom_id: str = "",
+    when: datetime | None = None,
+    raw: dict[str, Any] | None = None,
+) -> LedgerRow:
+    """Apply Antom's answer to a capture/refund row under the payment's lock: S or F settles it; an unknown
+    outcome (U, timeout, 5xx) leaves it PENDING, on the timeline."""
     with atomic():
         locked = lock(row.payment)
         row.refresh_from_db()
-        if isinstance(exc, AntomFailed):
-            code, message = exc.result_code or "", exc.result_message or ""
-            if capture is not None:
-                settle_capture(locked, capture, C.FAILED, ctx, result_code=code, result_message=message)
-            elif refund is not None:
-                settle_refund(locked, refund, R.FAILED, ctx, result_code=code, result_message=message)
-        elif isinstance(exc, AntomOutcomeUnknown):
-            operation = "capture" if capture is not None else "refund"
+        if isinstance(answer, AntomOutcomeUnknown):
             kind = PaymentEvent.Kind.OUTCOME_UNKNOWN
-            record(locked, kind, ctx, capture=capture, refund=refund, operation=operation, error=str(exc))
+            record(locked, kind, ctx, row=row, operation=row._meta.model_name, error=str(answer))
+        elif isinstance(answer, AntomFailed):
+            code, message = answer.result_code or "", answer.result_message or ""
+            settle(locked, row, row.Status.FAILED, ctx, result_code=code, result_message=message)
         else:
-            raise exc
+            settle(
+                locked,
+                row,
+                ledger_status_from_result(answer.status),
+                ctx,
+                amount=amount,
+                antom_id=antom_id,
+                result_code=answer.code,
+                result_message=answer.message,
+                when=when,
+                raw=raw,
+            )
     row.refresh_from_db()
     return row
 
@@ -245,7 +254,7 @@ def refund(
             source=source,
             requested_by=user_or_none(user),
         )
-        record(locked, PaymentEvent.Kind.REQUEST, ctx, refund=row, operation="refund", amount=value)
+        record(locked, PaymentEvent.Kind.REQUEST, ctx, row=row, operation="refund", amount=value)
     return _send_refund(row, ctx, antom)
 
 
@@ -260,31 +269,22 @@ def retry_refund(
 
 
 def _send_refund(row: Refund, ctx: Ctx, antom: AntomClient) -> Refund:
-    payment = row.payment
     try:
         answer = antom.refund(
             refund_request_id=row.refund_request_id,
-            payment_id=payment.payment_id,
+            payment_id=row.payment.payment_id,
             amount=row.money,
             reason=row.reason or None,
             notify_url=antom_settings.NOTIFY_URL,
         )
-    except AntomError as exc:
-        return _ledger_error(row, exc, ctx)
-    with atomic():
-        locked = lock(payment)
-        row.refresh_from_db()
-        settle_refund(
-            locked,
-            row,
-            ledger_status_from_result(answer.result.status),
-            ctx,
-            amount=answer.refund_amount,
-            refund_id=answer.refund_id,
-            result_code=answer.result.code,
-            result_message=answer.result.message,
-            when=answer.refund_time,
-            raw=answer.raw,
-        )
-    row.refresh_from_db()
-    return row
+    except (AntomFailed, AntomOutcomeUnknown) as exc:
+        return _settle_answer(row, ctx, exc)
+    return _settle_answer(
+        row,
+        ctx,
+        answer.result,
+        amount=answer.refund_amount,
+        antom_id=answer.refund_id,
+        when=answer.refund_time,
+        raw=answer.raw,
+    )

@@ -14,7 +14,7 @@ from django.utils import timezone
 from .. import signals
 from ..conf import antom_settings
 from ..models import Capture, Payment, PaymentEvent, Refund, Source
-from ..state import PAYMENT_PAID, Decision, decide_payment, paid_status
+from ..state import PAYMENT_PAID, Decision, decide_payment
 from .rows import insert_row, update_row
 
 if TYPE_CHECKING:
@@ -89,19 +89,18 @@ def record(
     *,
     from_status: str = "",
     to_status: str = "",
-    capture: Capture | None = None,
-    refund: Refund | None = None,
+    row: Capture | Refund | None = None,
     **detail: Any,
 ) -> PaymentEvent:
-    """Append one line to the payment's timeline."""
+    """Append one line to the payment's timeline (``row``: the capture or refund it concerns)."""
     event = PaymentEvent(
         payment=payment,
         kind=kind,
         source=ctx.source,
         from_status=from_status,
         to_status=to_status,
-        capture=capture,
-        refund=refund,
+        capture=row if isinstance(row, Capture) else None,
+        refund=row if isinstance(row, Refund) else None,
         notification=ctx.notification if ctx.notification is not None and ctx.notification.pk else None,
         user=user_or_none(ctx.user),
         detail={k: v for k, v in detail.items() if v not in (None, "")},
@@ -150,11 +149,6 @@ def move(payment: Payment, target: str, ctx: Ctx, **detail: Any) -> Decision:
 def ledger_total(queryset: Any, *statuses: str) -> int:
     """Sum of ``amount`` over ledger rows in ``statuses``."""
     return int(queryset.filter(status__in=statuses).aggregate(total=Sum("amount"))["total"] or 0)
-
-
-def success_status(payment: Payment) -> str:
-    """What a successful payment result means for this payment."""
-    return paid_status(payment.is_authorization)
 
 
 def atomic() -> Any:

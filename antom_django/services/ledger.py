@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from django.dispatch import Signal
 
 from .. import signals
 from ..client.money import Amount
@@ -15,6 +19,45 @@ C = Capture.Status
 R = Refund.Status
 
 
+@dataclass(frozen=True)
+class Book:
+    """What differs between the capture and the refund ledger where :func:`settle` treats them alike."""
+
+    noun: str
+    """``capture`` / ``refund``: the keyword naming the row in signals, and Antom's ``<noun>Id``."""
+    request_id: str
+    antom_id: str
+    settled_at: str
+    event: str
+    decide: Callable[[str, str], Decision]
+    succeeded: Signal
+    failed: Signal
+
+
+BOOKS: dict[type[Capture | Refund], Book] = {
+    Capture: Book(
+        "capture",
+        "capture_request_id",
+        "capture_id",
+        "captured_at",
+        PaymentEvent.Kind.CAPTURE,
+        decide_capture,
+        signals.capture_succeeded,
+        signals.capture_failed,
+    ),
+    Refund: Book(
+        "refund",
+        "refund_request_id",
+        "refund_id",
+        "refunded_at",
+        PaymentEvent.Kind.REFUND,
+        decide_refund,
+        signals.refund_succeeded,
+        signals.refund_failed,
+    ),
+}
+
+
 def amount_mismatch(expected: Amount, told: Amount | None) -> str:
     """A sentence if Antom's amount differs from ours, else ``""`` (an absent amount is no mismatch)."""
     if told is None or told == expected:
@@ -22,147 +65,99 @@ def amount_mismatch(expected: Amount, told: Amount | None) -> str:
     return f"Antom's amount {told} differs from ours {expected}"
 
 
-def settle_capture(
+def settle(
     payment: Payment,
-    capture: Capture,
+    row: Capture | Refund,
     target: str | None,
     ctx: Ctx,
     *,
     amount: Amount | None = None,
-    capture_id: str = "",
+    antom_id: str = "",
     result_code: str = "",
     result_message: str = "",
     when: datetime | None = None,
     raw: dict[str, Any] | None = None,
 ) -> Decision | None:
-    """Apply one fact about ``capture`` (payment locked); ``target`` ``None`` means still unknown."""
-    mismatch = amount_mismatch(capture.money, amount)
+    """Apply one fact about a capture or refund ``row`` (payment locked); ``target`` ``None`` means still unknown.
+
+    A fact naming another amount or another Antom id, contradicting the row's status, or taking the ledger
+    past its bound (the authorization for captures, the capture ledger for refunds) only flags the payment.
+    """
+    book = BOOKS[type(row)]
+    request_id = getattr(row, book.request_id)
+    known_id = getattr(row, book.antom_id)
+    label = f"{book.noun.title()} {request_id}"
+    mismatch = amount_mismatch(row.money, amount)
     if mismatch:
-        flag(
-            payment,
-            f"Capture {capture.capture_request_id}: {mismatch}",
-            ctx,
-            capture_request_id=capture.capture_request_id,
-        )
+        flag(payment, f"{label}: {mismatch}", ctx, **{book.request_id: request_id})
         return None
-    if capture_id and capture.capture_id and capture_id != capture.capture_id:
-        flag(payment, f"Capture {capture.capture_request_id}: Antom's captureId changed", ctx)
+    if antom_id and known_id and antom_id != known_id:
+        flag(payment, f"{label}: Antom's {book.noun}Id changed", ctx)
         return None
-    if target is None:
-        if capture_id and not capture.capture_id:
-            capture.capture_id = capture_id
-            capture.save(update_fields=["capture_id", "updated_at"])
-        return None
-    decision = decide_capture(capture.status, target)
+    decision = None if target is None else book.decide(row.status, target)
     if decision is Decision.CONFLICT:
-        flag(payment, f"Capture {capture.capture_request_id}: Antom says {target} but it is {capture.status}", ctx)
+        flag(payment, f"{label}: Antom says {target} but it is {row.status}", ctx)
         return decision
-    if decision is Decision.SAME:
-        if capture_id and not capture.capture_id:
-            capture.capture_id = capture_id
-            capture.save(update_fields=["capture_id", "updated_at"])
+    if target is None or decision is not Decision.APPLY:
+        # Still unknown, or already settled so: at most we learn Antom's id.
+        if antom_id and not known_id:
+            setattr(row, book.antom_id, antom_id)
+            row.save(update_fields=[book.antom_id, "updated_at"])
         return decision
     if target == C.SUCCEEDED:
-        total = ledger_total(payment.captures, C.SUCCEEDED) + capture.amount
-        if total > payment.amount:
-            flag(payment, f"Captures would total {total}, more than the amount {payment.amount}", ctx)
+        captured, refunded, excess = _totals_with(payment, row)
+        if excess:
+            flag(payment, excess, ctx)
             return None
-    previous = capture.status
-    capture.status = target
-    capture.capture_id = capture_id or capture.capture_id
-    capture.result_code = result_code or capture.result_code
-    capture.result_message = (result_message or capture.result_message)[:256]
-    capture.captured_at = when or capture.captured_at
+    previous = row.status
+    row.status = target
+    setattr(row, book.antom_id, antom_id or known_id)
+    row.result_code = result_code or row.result_code
+    row.result_message = (result_message or row.result_message)[:256]
+    setattr(row, book.settled_at, when or getattr(row, book.settled_at))
     if raw is not None:
-        capture.gateway_data = raw
-    capture.save()
+        row.gateway_data = raw
+    row.save()
     record(
         payment,
-        PaymentEvent.Kind.CAPTURE,
+        book.event,
         ctx,
         from_status=previous,
         to_status=target,
-        capture=capture,
-        amount=capture.amount,
+        row=row,
+        amount=row.amount,
         result_code=result_code,
     )
     if target == C.SUCCEEDED:
-        signals.send_on_commit(signals.capture_succeeded, payment=payment, capture=capture, source=ctx.source)
-        rederive(payment, ctx, final_capture=bool(capture.is_last_capture))
+        signals.send_on_commit(book.succeeded, payment=payment, source=ctx.source, **{book.noun: row})
+        final = isinstance(row, Capture) and bool(row.is_last_capture)
+        rederive(payment, ctx, captured=captured, refunded=refunded, final_capture=final)
     else:
-        signals.send_on_commit(signals.capture_failed, payment=payment, capture=capture, source=ctx.source)
+        signals.send_on_commit(book.failed, payment=payment, source=ctx.source, **{book.noun: row})
     return decision
 
 
-def settle_refund(
-    payment: Payment,
-    refund: Refund,
-    target: str | None,
-    ctx: Ctx,
-    *,
-    amount: Amount | None = None,
-    refund_id: str = "",
-    result_code: str = "",
-    result_message: str = "",
-    when: datetime | None = None,
-    raw: dict[str, Any] | None = None,
-) -> Decision | None:
-    """Apply one fact about ``refund`` (payment locked); ``target`` ``None`` means still unknown."""
-    mismatch = amount_mismatch(refund.money, amount)
-    if mismatch:
-        flag(payment, f"Refund {refund.refund_request_id}: {mismatch}", ctx, refund_request_id=refund.refund_request_id)
-        return None
-    if refund_id and refund.refund_id and refund_id != refund.refund_id:
-        flag(payment, f"Refund {refund.refund_request_id}: Antom's refundId changed", ctx)
-        return None
-    if target is None or decide_refund(refund.status, target) is Decision.SAME:
-        if refund_id and not refund.refund_id:
-            refund.refund_id = refund_id
-            refund.save(update_fields=["refund_id", "updated_at"])
-        return None if target is None else Decision.SAME
-    decision = decide_refund(refund.status, target)
-    if decision is Decision.CONFLICT:
-        flag(payment, f"Refund {refund.refund_request_id}: Antom says {target} but it is {refund.status}", ctx)
-        return decision
-    if target == R.SUCCEEDED:
-        # Against the capture ledger, not the column: the totals are re-derived from the ledger, and a
-        # refund it does not cover would break refunded <= captured (a constraint, so a retried 503).
-        captured = ledger_total(payment.captures, C.SUCCEEDED)
-        total = ledger_total(payment.refunds, R.SUCCEEDED) + refund.amount
-        if total > captured:
-            flag(payment, f"Refunds would total {total}, more than captured {captured}", ctx)
-            return None
-    previous = refund.status
-    refund.status = target
-    refund.refund_id = refund_id or refund.refund_id
-    refund.result_code = result_code or refund.result_code
-    refund.result_message = (result_message or refund.result_message)[:256]
-    refund.refunded_at = when or refund.refunded_at
-    if raw is not None:
-        refund.gateway_data = raw
-    refund.save()
-    record(
-        payment,
-        PaymentEvent.Kind.REFUND,
-        ctx,
-        from_status=previous,
-        to_status=target,
-        refund=refund,
-        amount=refund.amount,
-        result_code=result_code,
-    )
-    if target == R.SUCCEEDED:
-        signals.send_on_commit(signals.refund_succeeded, payment=payment, refund=refund, source=ctx.source)
-        rederive(payment, ctx)
-    else:
-        signals.send_on_commit(signals.refund_failed, payment=payment, refund=refund, source=ctx.source)
-    return decision
-
-
-def rederive(payment: Payment, ctx: Ctx, *, final_capture: bool = False) -> None:
-    """Recompute captured/refunded totals from the ledgers and move the status they call for."""
+def _totals_with(payment: Payment, row: Capture | Refund) -> tuple[int, int | None, str]:
+    """Captured and (for a refund) refunded totals once ``row`` succeeds, and why they would be too much."""
     captured = ledger_total(payment.captures, C.SUCCEEDED)
-    refunded = ledger_total(payment.refunds, R.SUCCEEDED)
+    if isinstance(row, Capture):
+        captured += row.amount
+        if captured > payment.amount:
+            return captured, None, f"Captures would total {captured}, more than the amount {payment.amount}"
+        return captured, None, ""
+    # Against the capture ledger, not the column: the totals are re-derived from the ledger, and a
+    # refund it does not cover would break refunded <= captured (a constraint, so a retried 503).
+    refunded = ledger_total(payment.refunds, R.SUCCEEDED) + row.amount
+    if refunded > captured:
+        return captured, refunded, f"Refunds would total {refunded}, more than captured {captured}"
+    return captured, refunded, ""
+
+
+def rederive(payment: Payment, ctx: Ctx, *, captured: int, refunded: int | None, final_capture: bool) -> None:
+    """Set the captured/refunded totals the ledgers add up to (the refunds summed here unless the caller just
+    did) and move the status they call for."""
+    if refunded is None:
+        refunded = ledger_total(payment.refunds, R.SUCCEEDED)
     if refunded > captured or captured > payment.amount:
         # The settle checks keep the ledgers within bounds; if they are not, a person must look, and the
         # totals stay as they were rather than failing the database constraints.
@@ -203,8 +198,7 @@ def adopt_capture(payment: Payment, request_id: str, amount: Amount | None, ctx:
     fields: dict[str, Any] = {"payment": payment, "amount": amount.value, "currency": payment.currency}
     if request_id and not Capture.objects.filter(capture_request_id=request_id).exists():
         fields["capture_request_id"] = request_id
-    capture = Capture.objects.create(origin=Capture.Origin.AUTOMATIC, source=ctx.source, **fields)
-    return capture
+    return Capture.objects.create(origin=Capture.Origin.AUTOMATIC, source=ctx.source, **fields)
 
 
 def adopt_refund(payment: Payment, request_id: str, amount: Amount | None, ctx: Ctx) -> Refund | None:

@@ -20,7 +20,7 @@ from ..state import (
     payment_status_from_notification,
 )
 from .context import Ctx, atomic, flag, get_client, lock, move, record, save_payment
-from .ledger import adopt_capture, adopt_refund, amount_mismatch, find_capture, settle_capture, settle_refund
+from .ledger import adopt_capture, adopt_refund, amount_mismatch, find_capture, settle
 
 if TYPE_CHECKING:
     from ..client.api import AntomClient
@@ -155,7 +155,7 @@ def take_automatic_capture(payment: Payment, ctx: Ctx) -> None:
         origin=Capture.Origin.AUTOMATIC,
         source=ctx.source,
     )
-    settle_capture(payment, capture, Capture.Status.SUCCEEDED, ctx)
+    settle(payment, capture, Capture.Status.SUCCEEDED, ctx)
 
 
 def apply_capture_fact(
@@ -172,23 +172,10 @@ def apply_capture_fact(
 ) -> None:
     """A CAPTURE_RESULT notification or a CAPTURE transaction (payment locked)."""
     capture = find_capture(payment, request_id, capture_id)
-    if capture is None:
-        if target != Capture.Status.SUCCEEDED:
-            return  # a failed or unsettled capture we never asked for moved no money
+    if capture is None and target == Capture.Status.SUCCEEDED:
         capture = adopt_capture(payment, request_id, amount, ctx)
-        if capture is None:
-            return
-    settle_capture(
-        payment,
-        capture,
-        target,
-        ctx,
-        amount=amount,
-        capture_id=capture_id,
-        result_code=result.code if result else "",
-        result_message=result.message if result else "",
-        when=when,
-        raw=raw,
+    _settle_fact(
+        payment, capture, ctx, target=target, antom_id=capture_id, amount=amount, result=result, when=when, raw=raw
     )
 
 
@@ -209,19 +196,35 @@ def apply_refund_fact(
     if refund_id:
         query |= Q(refund_id=refund_id)
     refund = payment.refunds.filter(query).first() if query else None
-    if refund is None:
-        if target != Refund.Status.SUCCEEDED:
-            return
+    if refund is None and target == Refund.Status.SUCCEEDED:
         refund = adopt_refund(payment, request_id, amount, ctx)
-        if refund is None:
-            return
-    settle_refund(
+    _settle_fact(
+        payment, refund, ctx, target=target, antom_id=refund_id, amount=amount, result=result, when=when, raw=raw
+    )
+
+
+def _settle_fact(
+    payment: Payment,
+    row: Capture | Refund | None,
+    ctx: Ctx,
+    *,
+    target: str | None,
+    antom_id: str,
+    amount: Amount | None,
+    result: Result | None,
+    when: datetime | None,
+    raw: dict[str, Any],
+) -> None:
+    # No row: a failed or unsettled capture or refund we never asked for moved no money.
+    if row is None:
+        return
+    settle(
         payment,
-        refund,
+        row,
         target,
         ctx,
         amount=amount,
-        refund_id=refund_id,
+        antom_id=antom_id,
         result_code=result.code if result else "",
         result_message=result.message if result else "",
         when=when,
