@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from ..client.money import format_amount
+from ..client.money import Amount, format_amount
 from .schema import extend_schema_field
 
 
@@ -18,7 +18,7 @@ class AmountSerializer(serializers.Serializer):
 
 
 def amount(value: int, currency: str) -> dict[str, str]:
-    return {"currency": currency, "value": str(value)}
+    return Amount(currency=currency, value=value).to_wire()
 
 
 class SessionRequestSerializer(serializers.Serializer):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.db import connection
@@ -69,7 +70,7 @@ def open_session(request: Any, adapter: AntomAdapter, info: OrderInfo) -> tuple[
                 continue
             if payment.status == Payment.Status.INITIATED:
                 # Session creation had an unknown outcome: same request id, so Antom dedupes.
-                return _call(lambda p=payment: services.retry_session(p), payment), False
+                return _call(partial(services.retry_session, payment), payment), False
             if _live(payment):
                 return payment, True
             # Its session expired: the buyer may still have paid at the last moment, so ask Antom first.
@@ -87,14 +88,13 @@ def _refuse_if_paid(payments: list[Payment]) -> None:
 
 def _settle_expired(payment: Payment) -> None:
     try:
-        services.sync_payment(payment, source=Source.API)
+        payment = services.sync_payment(payment, source=Source.API)  # the refreshed payment
     except AntomError as exc:
         raise GatewayUnavailable(
             f"Could not confirm the outcome of this order's expired payment ({type(exc).__name__}); retry.",
             "antom_unavailable",
             payment_request_id=payment.payment_request_id,
         ) from None
-    payment.refresh_from_db()
     _refuse_if_paid([payment])
     if payment.is_pending:
         raise Conflict(
@@ -144,7 +144,7 @@ def _start(request: Any, adapter: AntomAdapter, info: OrderInfo) -> Payment:
     )
 
 
-def _call(run: Any, payment: Payment | None) -> Payment:
+def _call(run: Callable[[], Payment], payment: Payment | None) -> Payment:
     request_id = payment.payment_request_id if payment is not None else None
     try:
         result: Payment = run()
@@ -166,6 +166,6 @@ def session_body(payment: Payment, *, reused: bool) -> dict[str, Any]:
         "paymentSessionData": payment.session_data,
         "paymentSessionExpiryTime": payment.session_expires_at,
         "referenceOrderId": payment.reference_order_id,
-        "amount": {"currency": payment.currency, "value": str(payment.amount)},
+        "amount": payment.money.to_wire(),
         "reused": reused,
     }
