@@ -43,13 +43,15 @@ def _remote_addr(request: HttpRequest) -> str | None:
 
 def received_values(request: HttpRequest, inbound: InboundNotification) -> dict[str, Any]:
     """The columns of a verified notification as it arrived (outcome RECEIVED)."""
+    from ..models import Notification
+
     return {
-        "body": inbound.raw.decode("utf-8"),
+        "body": inbound.text,
         "notify_type": inbound.notify_type[:32],
         "client_id": inbound.client_id[:128],
         "request_time": inbound.request_time[:64],
         "signature_verified": True,
-        "outcome": "RECEIVED",
+        "outcome": Notification.Outcome.RECEIVED,
         "error": "",
         "remote_addr": _remote_addr(request),
         "created_at": timezone.now(),

@@ -38,9 +38,9 @@ class NotifyRejected(Exception):
 
 @dataclass(frozen=True, slots=True)
 class InboundNotification:
-    """A notification that passed every check: raw bytes plus the parsed object."""
+    """A notification that passed every check: the body exactly as received (UTF-8 text) and parsed."""
 
-    raw: bytes
+    text: str
     data: dict[str, Any]
     client_id: str
     request_time: str
@@ -134,17 +134,18 @@ def verify_signature(request: HttpRequest, client_id: str, request_time: str, bo
         raise NotifyRejected(401, "signature_invalid", exc.message) from None
 
 
-def parse_body(body: bytes) -> dict[str, Any]:
-    """The verified body as a JSON object."""
+def parse_body(body: bytes) -> tuple[str, dict[str, Any]]:
+    """The verified body as text and as a JSON object."""
     try:
-        data = json.loads(body.decode("utf-8"))
+        text = body.decode("utf-8")
+        data = json.loads(text)
     except (UnicodeDecodeError, ValueError):
         raise NotifyRejected(
             400, "malformed_json", "notification body is not valid UTF-8 JSON", verified=True
         ) from None
     if not isinstance(data, dict):
         raise NotifyRejected(400, "malformed_json", "notification body must be a JSON object", verified=True)
-    return data
+    return text, data
 
 
 def verify_request(request: HttpRequest) -> InboundNotification:
@@ -153,7 +154,8 @@ def verify_request(request: HttpRequest) -> InboundNotification:
     body = read_body(request, int(antom_settings.NOTIFY_MAX_BYTES))
     client_id, request_time, signature = check_headers(request)
     verify_signature(request, client_id, request_time, body, signature)
-    return InboundNotification(raw=body, data=parse_body(body), client_id=client_id, request_time=request_time)
+    text, data = parse_body(body)
+    return InboundNotification(text=text, data=data, client_id=client_id, request_time=request_time)
 
 
 def peek_body(request: HttpRequest) -> bytes:

@@ -293,7 +293,7 @@ class NotifyView(NonAtomicAPIView):
             return HttpResponse(ACK_BODY, content_type="application/json")
         notification = stored(pk, values)
         try:
-            outcome = services.apply_notification(notification)
+            outcome = services.apply_notification(notification, inbound.data)
         except Exception as exc:
             logger.exception("antom notify: applying notification %s failed; Antom will retry", notification.pk)
             services.mark_error(notification, exc)

@@ -179,8 +179,10 @@ def _claim(notification: Notification, key: str, payment: Payment) -> dict[str, 
     return {**values, "payment": payment}
 
 
-def apply_notification(notification: Notification) -> str:
+def apply_notification(notification: Notification, data: dict[str, Any] | None = None) -> str:
     """Apply a stored, signature-verified notification; returns its :class:`Notification.Outcome`.
+
+    ``data`` is its body already parsed (the notify view has it); otherwise the stored body is parsed.
 
     APPLIED (also when it changed nothing new, or flagged the payment for review: see
     ``notification.error``), DUPLICATE (an identical notification was already applied),
@@ -191,10 +193,11 @@ def apply_notification(notification: Notification) -> str:
     """
     if not notification.signature_verified:
         return _finish(notification, Outcome.REJECTED, error="signature not verified; not applied")
-    try:
-        data = notification.payload()
-    except ValueError:
-        return _finish(notification, Outcome.REJECTED, error="body is not a JSON object")
+    if data is None:
+        try:
+            data = notification.payload()
+        except ValueError:
+            return _finish(notification, Outcome.REJECTED, error="body is not a JSON object")
     notification.notify_type = str(data.get("notifyType") or notification.notify_type)[:32]
     handler = HANDLERS.get(notification.notify_type)
     if handler is None:

@@ -202,7 +202,7 @@ def test_failure_while_applying_is_kept_and_answered_so_antom_retries(
 ) -> None:
     real_apply = services.apply_notification
 
-    def broken(notification: Notification) -> Any:
+    def broken(notification: Notification, data: Any = None) -> Any:
         raise RuntimeError("bug in a signal receiver")
 
     monkeypatch.setattr(services, "apply_notification", broken)
@@ -223,7 +223,7 @@ def test_failure_while_applying_is_kept_and_answered_so_antom_retries(
 def test_database_error_while_applying_answers_503(
     client: Client, pending_payment: Payment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def lost(notification: Notification) -> Any:
+    def lost(notification: Notification, data: Any = None) -> Any:
         raise OperationalError("server closed the connection unexpectedly")
 
     monkeypatch.setattr(services, "apply_notification", lost)
