@@ -42,35 +42,18 @@ def update_row(model: type[models.Model], pk: Any, values: Mapping[str, Any]) ->
         return int(cursor.rowcount)
 
 
-def insert_row(instance: models.Model, *, announce: str = "") -> None:
+def insert_row(instance: models.Model) -> None:
     """Save a new model instance with one ``INSERT … RETURNING`` of every concrete column (``auto_now_add``
     and defaults applied as ``save()`` would); sets its primary key. Where the database cannot return the
-    key from an INSERT, the ORM saves it instead.
-
-    ``announce`` names a PostgreSQL ``LISTEN`` channel told of the new row (``pg_notify``) in the same
-    statement, so it reaches listeners when the row commits; other databases ignore it."""
+    key from an INSERT, the ORM saves it instead."""
     model = type(instance)
-    alias = router.db_for_write(model)
-    connection = connections[alias]
     meta = model._meta
-    if not connection.features.can_return_columns_from_insert or meta.pk.attname not in {
-        f.attname for f in meta.db_returning_fields
-    }:
+    alias = router.db_for_write(model)
+    if not connections[alias].features.can_return_columns_from_insert:
         instance.save(using=alias)
         return
     fields = [f for f in meta.concrete_fields if f is not meta.pk]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(f.column)) for f in fields)
-    params = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
-    marks = ", ".join(["%s"] * len(fields))
-    returning = quote(str(meta.pk.column))
-    if announce and connection.vendor == "postgresql":
-        returning += ", pg_notify(%s, '')"
-        params.append(announce)
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks}) RETURNING {returning}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        instance.pk = cursor.fetchone()[0]
+    instance.pk = insert_values(model, {f.attname: f.pre_save(instance, True) for f in fields})
     instance._state.adding = False
     instance._state.db = alias
 
@@ -79,10 +62,11 @@ _INSERTS: dict[tuple[str, str, tuple[str, ...], str], str] = {}
 
 
 def insert_values(model: type[models.Model], values: Mapping[str, Any], *, announce: str = "") -> Any:
-    """``INSERT`` one row of just these columns (the others NULL or their database default) and return its
-    primary key, with no model instance built; the statement text is built once per model, database and
-    column set. ``announce`` as in :func:`insert_row`. Where the database cannot return the key from an
-    INSERT, the ORM saves it instead."""
+    """``INSERT`` one row of just these fields (by name or attname; the other columns NULL or their database
+    default) and return its primary key, with no model instance built; the statement text is built once per
+    model, database and field set. ``announce`` names a PostgreSQL ``LISTEN`` channel told of the new row
+    (``pg_notify``) in the same statement, so it reaches listeners when the row commits; other databases
+    ignore it. Where the database cannot return the key from an INSERT, the ORM saves it instead."""
     alias = router.db_for_write(model)
     connection = connections[alias]
     if not connection.features.can_return_columns_from_insert:
