@@ -44,10 +44,9 @@ def queue_mode() -> bool:
     return bool(antom_settings.NOTIFY_APPLY == "queue")
 
 
-def pending(*, min_age: float = 0.0, include_errors: bool = False) -> QuerySet[Notification]:
-    """Verified notifications still to apply, oldest first; ``include_errors`` adds those that failed."""
-    outcomes = [Outcome.RECEIVED, Outcome.ERROR] if include_errors else [Outcome.RECEIVED]
-    rows = Notification.objects.filter(outcome__in=outcomes, signature_verified=True)
+def pending(*, min_age: float = 0.0, outcome: str = Outcome.RECEIVED) -> QuerySet[Notification]:
+    """Verified notifications still to apply (or, with ``outcome=ERROR``, that failed), oldest first."""
+    rows = Notification.objects.filter(outcome=outcome, signature_verified=True)
     if min_age > 0:
         rows = rows.filter(created_at__lte=timezone.now() - timedelta(seconds=min_age))
     return rows.order_by("pk")
@@ -74,19 +73,15 @@ def apply_pending_notifications(
         min_age = 0.0 if queue_mode() else float(antom_settings.NOTIFY_SWEEP_AFTER)
     done: Counter[str] = Counter()
     failed: set[int] = set()  # tried in this run already: an ERROR row is not picked twice
-    retrying = False  # False: RECEIVED rows; True (with include_errors): then ERROR ones
-    while done.total() < limit and not (stop is not None and stop()):
+    phases = [Outcome.RECEIVED, Outcome.ERROR] if include_errors else [Outcome.RECEIVED]
+    while phases and done.total() < limit and not (stop is not None and stop()):
         notification: Notification | None = None
         try:
             with atomic():
-                rows = pending(min_age=min_age, include_errors=retrying).exclude(pk__in=failed)
-                if retrying:
-                    rows = rows.filter(outcome=Outcome.ERROR)
+                rows = pending(min_age=min_age, outcome=phases[0]).exclude(pk__in=failed)
                 notification = rows.select_for_update(skip_locked=True).first()
-                if notification is None:
-                    if retrying or not include_errors:
-                        break
-                    retrying = True
+                if notification is None:  # this phase is done: RECEIVED, then (include_errors) ERROR
+                    phases.pop(0)
                     continue
                 done[apply_notification(notification)] += 1
         except TRANSIENT:
