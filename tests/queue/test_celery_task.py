@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
@@ -15,7 +17,7 @@ from antom_django.models import Notification, Payment, PaymentEvent
 from antom_django.tasks import apply_pending_notifications
 from tests.api.conftest import make_payment
 from tests.api.helpers import fixture
-from tests.celery_app import BROKER_URL, RESULT_URL, app
+from tests.celery_app import BROKER_URL, app
 
 from .conftest import Worker, store
 
@@ -31,9 +33,14 @@ CELERY_WORKER = [
 
 
 @pytest.fixture
-def redis_dbs() -> None:
-    for url in (BROKER_URL, RESULT_URL):
-        redis.Redis.from_url(url).flushdb()
+def queue() -> Iterator[str]:
+    """A queue of this test run's own, so test runs side by side (tox envs, two checkouts) never take each
+    other's tasks; whatever is left in it is removed afterwards."""
+    name = f"antom-tests-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    yield name
+    broker = redis.Redis.from_url(BROKER_URL)
+    broker.delete(name)
+    broker.close()
 
 
 def test_the_task_is_registered_as_documented() -> None:
@@ -44,7 +51,7 @@ def test_the_task_is_registered_as_documented() -> None:
 
 
 @pytest.mark.postgres
-def test_a_celery_worker_applies_stored_notifications(redis_dbs: None, workers: Callable[..., Worker]) -> None:
+def test_a_celery_worker_applies_stored_notifications(queue: str, workers: Callable[..., Worker]) -> None:
     payment = make_payment()
     sample = fixture("notifyPayment_success")
     old = [store(sample), store(sample), store({**sample, "paymentRequestId": "nobody", "paymentId": "nobody"})]
@@ -52,9 +59,9 @@ def test_a_celery_worker_applies_stored_notifications(redis_dbs: None, workers: 
     Notification.objects.filter(pk__in=[n.pk for n in old]).update(created_at=timezone.now() - timedelta(minutes=2))
     fresh = store(sample)
 
-    worker = workers(command=CELERY_WORKER)
+    worker = workers("-Q", queue, command=CELERY_WORKER)
     started = time.monotonic()
-    result = apply_pending_notifications.delay()
+    result = apply_pending_notifications.apply_async(queue=queue)
     try:
         counts = result.get(timeout=45)
     except Exception:
@@ -75,5 +82,6 @@ def test_a_celery_worker_applies_stored_notifications(redis_dbs: None, workers: 
     Notification.objects.filter(pk=fresh.pk).update(
         outcome=Outcome.ERROR, created_at=timezone.now() - timedelta(minutes=2)
     )
-    assert apply_pending_notifications.delay().get(timeout=30) == {}
-    assert apply_pending_notifications.delay(include_errors=True).get(timeout=30) == {Outcome.DUPLICATE: 1}
+    assert apply_pending_notifications.apply_async(queue=queue).get(timeout=30) == {}
+    retried = apply_pending_notifications.apply_async(kwargs={"include_errors": True}, queue=queue)
+    assert retried.get(timeout=30) == {Outcome.DUPLICATE: 1}
