@@ -115,36 +115,29 @@ class AntomSettings:
                     self._cache[key] = build()
         return cast(T, self._cache[key])
 
-    def _key_text(self, inline: str, file_setting: str, what: str) -> str:
-        value = getattr(self, inline)
+    def _key_text(self, name: str) -> str:
+        """The key given inline in ``ANTOM[name]`` or as a path in ``ANTOM[name + "_FILE"]``."""
+        file_setting = f"{name}_FILE"
+        value = getattr(self, name)
         path = getattr(self, file_setting)
         if value and path:
-            raise ConfigurationError(f"set {SETTING_NAME}['{inline}'] or ['{file_setting}'], not both")
+            raise ConfigurationError(f"set {SETTING_NAME}['{name}'] or ['{file_setting}'], not both")
         if path:
-            return read_key_file(path, what=what)
+            return read_key_file(path, what=name)
         if not value:
-            raise ConfigurationError(f"{SETTING_NAME}['{inline}'] (or ['{file_setting}']) is not set")
+            raise ConfigurationError(f"{SETTING_NAME}['{name}'] (or ['{file_setting}']) is not set")
         return str(value)
 
     @property
     def merchant_private_key(self) -> rsa.RSAPrivateKey:
         """The merchant's RSA private key, parsed once."""
-        return self._cached(
-            "_private_key",
-            lambda: load_private_key(
-                self._key_text("PRIVATE_KEY", "PRIVATE_KEY_FILE", "PRIVATE_KEY"), what="PRIVATE_KEY"
-            ),
-        )
+        return self._cached("_private_key", lambda: load_private_key(self._key_text("PRIVATE_KEY"), what="PRIVATE_KEY"))
 
     @property
     def antom_public_key(self) -> rsa.RSAPublicKey:
         """Antom's RSA public key, parsed once."""
         return self._cached(
-            "_public_key",
-            lambda: load_public_key(
-                self._key_text("ANTOM_PUBLIC_KEY", "ANTOM_PUBLIC_KEY_FILE", "ANTOM_PUBLIC_KEY"),
-                what="ANTOM_PUBLIC_KEY",
-            ),
+            "_public_key", lambda: load_public_key(self._key_text("ANTOM_PUBLIC_KEY"), what="ANTOM_PUBLIC_KEY")
         )
 
     @property
