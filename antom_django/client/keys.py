@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+from collections.abc import Callable
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -71,15 +72,16 @@ def load_private_key(value: str | bytes, *, what: str = "private key") -> rsa.RS
     text = _as_text(value, what)
     if any(marker in text for marker in _PUBLIC_MARKERS):
         raise KeyFormatError(f"{what} is a public key; the private key is needed here")
+    der = None if "-----BEGIN" in text else _b64_der(text, what)
     try:
-        if "-----BEGIN" in text:
+        if der is None:
             key = serialization.load_pem_private_key(text.encode("ascii"), password=None)
         else:
-            key = serialization.load_der_private_key(_b64_der(text, what), password=None)
+            key = serialization.load_der_private_key(der, password=None)
     except TypeError:
         raise KeyFormatError(f"{what} is encrypted; supply it without a passphrase") from None
     except (ValueError, UnsupportedAlgorithm):
-        if "-----BEGIN" not in text and _looks_like_public(text):
+        if der is not None and _parses(serialization.load_der_public_key, der):
             raise KeyFormatError(f"{what} is a public key; the private key is needed here") from None
         raise KeyFormatError(
             f"{what} could not be parsed as an RSA private key (PKCS#8 or PKCS#1, base64 DER or PEM)"
@@ -89,30 +91,22 @@ def load_private_key(value: str | bytes, *, what: str = "private key") -> rsa.RS
     return key
 
 
-def _looks_like_public(text: str) -> bool:
-    try:
-        serialization.load_der_public_key(base64.b64decode("".join(text.split())))
-    except (ValueError, UnsupportedAlgorithm, binascii.Error):
-        return False
-    return True
-
-
 def load_public_key(value: str | bytes, *, what: str = "public key") -> rsa.RSAPublicKey:
     """Load an RSA public key from base64 DER (SubjectPublicKeyInfo or PKCS#1) or PEM."""
     text = _as_text(value, what)
     if "PRIVATE KEY-----" in text:
         raise KeyFormatError(f"{what} is a private key; the public key is needed here")
+    der = None if "-----BEGIN" in text else _b64_der(text, what)
     try:
-        if "-----BEGIN" in text:
+        if der is None:
             key = serialization.load_pem_public_key(text.encode("ascii"))
         else:
-            der = _b64_der(text, what)
             try:
                 key = serialization.load_der_public_key(der)
             except ValueError:
                 key = _pkcs1_public(der)
     except (ValueError, UnsupportedAlgorithm):
-        if "-----BEGIN" not in text and _looks_like_private(text):
+        if der is not None and _parses(lambda d: serialization.load_der_private_key(d, None), der):
             raise KeyFormatError(f"{what} is a private key; the public key is needed here") from None
         raise KeyFormatError(
             f"{what} could not be parsed as an RSA public key (SubjectPublicKeyInfo or PKCS#1, base64 DER or PEM)"
@@ -127,10 +121,11 @@ def _pkcs1_public(der: bytes) -> PublicKeyTypes:
     return serialization.load_pem_public_key(pem)
 
 
-def _looks_like_private(text: str) -> bool:
+def _parses(load: Callable[[bytes], object], der: bytes) -> bool:
+    """Whether ``der`` is a key of the other kind: turns "could not be parsed" into "wrong half"."""
     try:
-        serialization.load_der_private_key(base64.b64decode("".join(text.split())), None)
-    except (ValueError, TypeError, UnsupportedAlgorithm, binascii.Error):
+        load(der)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
         return False
     return True
 
