@@ -380,11 +380,9 @@ class AntomClient:
                         f"{operation}: response larger than {self.max_response_bytes} bytes", **ctx
                     )
                 chunks.append(chunk)
-        except requests.Timeout:
-            raise AntomTimeout(f"{operation}: Antom's answer stalled past {self.timeout[1]}s", **ctx) from None
         except requests.RequestException as exc:
             # requests re-raises a read timeout inside the body as a plain ConnectionError.
-            if exc.args and isinstance(exc.args[0], ReadTimeoutError):
+            if isinstance(exc, requests.Timeout) or (exc.args and isinstance(exc.args[0], ReadTimeoutError)):
                 raise AntomTimeout(f"{operation}: Antom's answer stalled past {self.timeout[1]}s", **ctx) from None
             raise AntomConnectionError(
                 f"{operation}: connection broke while reading ({type(exc).__name__})", **ctx
@@ -408,13 +406,12 @@ class AntomClient:
                 f"{ctx['operation']}: response has {'no signature' if not header else 'no response-time'} header",
                 **_result_ctx(ctx, result),
             )
-        client_id = response.headers.get("client-id") or self.client_id
-        if client_id != self.client_id:
+        if (response.headers.get("client-id") or self.client_id) != self.client_id:
             raise AntomResponseSignatureError(
                 f"{ctx['operation']}: response is for another client-id", **_result_ctx(ctx, result)
             )
         try:
-            self._verifier.verify_header("POST", wire_path, client_id, response_time, raw, header)
+            self._verifier.verify_header("POST", wire_path, self.client_id, response_time, raw, header)
         except SignatureError as exc:
             raise AntomResponseSignatureError(
                 f"{ctx['operation']}: response {exc.message}", **_result_ctx(ctx, result)
