@@ -298,7 +298,7 @@ class AntomClient:
                 )
                 self._sleep(delay)
                 continue
-            return parse.from_wire(result, data)  # type: ignore[attr-defined,no-any-return]
+            return parse.from_wire(result, data)
 
     def _send(
         self, operation: str, wire_path: str, body: bytes, request_id: str | None

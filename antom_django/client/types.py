@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .money import Amount, MoneyError
+
+if TYPE_CHECKING:
+    from typing import Self  # Python 3.11+; only read by type checkers here
 
 ACK_BODY = b'{"result":{"resultCode":"SUCCESS","resultStatus":"S","resultMessage":"success"}}'
 """The exact acknowledgment Antom expects for a notification (HTTP 200)."""
@@ -84,6 +87,11 @@ class AntomResponse:
 
     result: Result
     raw: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_wire(cls, result: Result, data: dict[str, Any]) -> Self:
+        """The typed view of a response whose ``result`` has already been read."""
+        raise NotImplementedError
 
 
 @dataclass(frozen=True, slots=True)
