@@ -47,8 +47,7 @@ def route(sim: Simulator, request: Request) -> Response:
             seconds = float(data.get("advance", 0))
         except (TypeError, ValueError):
             return _error("advance must be a number of seconds")
-        sim.store.clock.advance(seconds)
-        sim.sweep()
+        sim.advance_clock(seconds)
         return json_response({"now": sim.store.clock.now().isoformat(), "offset": sim.store.clock.offset})
     if path == "/sandbox/reset" and method == "POST":
         sim.reset()

@@ -99,7 +99,7 @@ class SandboxApp:
     def _authenticate(self, request: Request, client_id: str) -> dict[str, Any] | None:
         if not client_id:
             return _failure("CLIENT_INVALID", "the client-id header is missing")
-        verifiers = self.sim.clients.get(client_id)
+        verifiers = self.sim.verifiers(client_id)
         if not verifiers:
             return _failure("CLIENT_INVALID", "the client id is not registered with the sandbox")
         request_time = request.headers.get("request-time", "")

@@ -74,8 +74,7 @@ class Simulator:
         self.private_key = private_key
         self.signer = Signer(private_key)
         self.store = Store()
-        self.clients: dict[str, list[Verifier]] = {}
-        self._client_keys: dict[str, list[str]] = {}
+        self.clients: dict[str, dict[str, Verifier]] = {}  # client id -> public key DER -> verifier
         self.faults = config.faults
         self.rng = random.Random(config.seed)
         self.scheduler = Scheduler()
@@ -98,12 +97,13 @@ class Simulator:
             if isinstance(public_key, rsa.RSAPublicKey)
             else load_public_key(public_key, what="merchant public key")
         )
-        der = public_der_b64(key)
         with self._lock:
-            known = self._client_keys.setdefault(client_id, [])
-            if der not in known:
-                known.append(der)
-                self.clients.setdefault(client_id, []).append(Verifier(key))
+            self.clients.setdefault(client_id, {}).setdefault(public_der_b64(key), Verifier(key))
+
+    def verifiers(self, client_id: str) -> list[Verifier]:
+        """The verifiers of every key registered for ``client_id`` (empty when unknown)."""
+        with self._lock:
+            return list(self.clients.get(client_id, {}).values())
 
     def client_ids(self) -> list[str]:
         with self._lock:
@@ -114,6 +114,11 @@ class Simulator:
 
     def stop(self) -> None:
         self.scheduler.stop()
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the clock forward and expire the sessions that ran out meanwhile."""
+        self.store.clock.advance(seconds)
+        self.sweep()
 
     def reset(self) -> None:
         """Forget every payment and notification and clear run faults (clients and keys stay)."""
@@ -173,7 +178,7 @@ class Simulator:
                 return payment
             session.status = "EXPIRED"
             self._finish(payment, "FAIL", CLOSED)
-        self.notify_payment(payment, "PAYMENT_RESULT")
+        self._announce_result(payment)
         return payment
 
     # -- the buyer's side -------------------------------------------------------
@@ -251,23 +256,22 @@ class Simulator:
                 if code == "SUCCESS":
                     code, message = "DO_NOT_HONOR", "The issuing bank declined the payment."
                 self._finish(payment, "FAIL", Result(code, "F", message))
-        self.notify_payment(payment, "PAYMENT_RESULT")
-        if payment.status == "SUCCESS" and not payment.manual_capture:
-            self._auto_capture(payment)
+        self._announce_result(payment)
         return payment
-
-    def _settle_later(self, payment_id: str) -> None:
-        self.settle(payment_id)
 
     def _after_outcome(self, payment: Payment, outcome: Outcome) -> None:
         if outcome.status == "PROCESSING":
             self.notify_payment(payment, "PAYMENT_PENDING")
             self.scheduler.call_later(
-                self.config.scaled(self.config.settle_delay), functools.partial(self._settle_later, payment.payment_id)
+                self.config.scaled(self.config.settle_delay), functools.partial(self.settle, payment.payment_id)
             )
-            return
+        else:
+            self._announce_result(payment)
+
+    def _announce_result(self, payment: Payment) -> None:
+        """Notify a final payment result; an approved automatic-capture payment is captured at once."""
         self.notify_payment(payment, "PAYMENT_RESULT")
-        if outcome.status == "SUCCESS" and not payment.manual_capture:
+        if payment.status == "SUCCESS" and not payment.manual_capture:
             self._auto_capture(payment)
 
     def _ensure_payable(self, session: Session, payment: Payment) -> None:

@@ -16,7 +16,7 @@ class Scheduler:
     """Runs ``fn`` after ``delay`` seconds; jobs due together run in the order they were added."""
 
     def __init__(self) -> None:
-        self._jobs: list[tuple[float, int, Callable[[], None]]] = []
+        self._jobs: list[tuple[float, int, Callable[[], object]]] = []
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -38,7 +38,7 @@ class Scheduler:
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=10)
 
-    def call_later(self, delay: float, fn: Callable[[], None]) -> None:
+    def call_later(self, delay: float, fn: Callable[[], object]) -> None:
         with self._cond:
             heapq.heappush(self._jobs, (time.monotonic() + max(delay, 0.0), next(self._seq), fn))
             self._cond.notify_all()

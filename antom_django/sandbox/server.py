@@ -239,8 +239,7 @@ class SandboxServer:
 
     def advance_clock(self, seconds: float) -> None:
         """Move the simulator's clock forward (auth and session expiry)."""
-        self.sim.store.clock.advance(seconds)
-        self.sim.sweep()
+        self.sim.advance_clock(seconds)
 
     def set_faults(self, faults: Faults | None = None, **kwargs: Any) -> Faults:
         """Set run-wide faults, e.g. ``set_faults(unknown_rate=1.0, operations=("capture",))``."""
