@@ -9,14 +9,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from antom_django.client.money import Amount, MoneyError
 from antom_django.client.types import parse_time
 
+from . import cards
 from .engine import CAPTURE_FAILED, Simulator
 from .faults import Faults
 from .store import SUCCESS, Capture, Payment, Refund, Result, iso
+
+_Op = TypeVar("_Op", Capture, Refund)
 
 
 class GatewayError(Exception):
@@ -109,6 +112,18 @@ class Gateway:
             )
         return answer
 
+    def _earlier(
+        self, records: dict[tuple[str, str], tuple[str, _Op]], client_id: str, body: dict[str, Any], id_field: str
+    ) -> _Op | None:
+        """The capture or refund an earlier request with this id made; refused if the content differs."""
+        record = records.get((client_id, body[id_field]))
+        if record is None:
+            return None
+        canonical, earlier = record
+        if canonical != _canonical(body):
+            raise GatewayError("REPEAT_REQ_INCONSISTENT", f"The {id_field} was used before with different content.")
+        return earlier
+
     def _remember(
         self, op: str, client_id: str, request_id: str, body: dict[str, Any], answer: dict[str, Any]
     ) -> dict[str, Any]:
@@ -188,7 +203,7 @@ class Gateway:
         request_id = _text(body, "paymentRequestId", required=False)
         if not payment_id and not request_id:
             raise _illegal("paymentId or paymentRequestId is required")
-        payment = self.store.payment(client_id, payment_id, None if payment_id else request_id)
+        payment = self.store.payment(client_id, payment_id, request_id)
         if payment is None:
             raise GatewayError("ORDER_NOT_EXIST", "The payment does not exist.")
         return payment
@@ -254,14 +269,9 @@ class Gateway:
         request_id = _text(body, "captureRequestId")
         assert request_id is not None
         with self.store.lock:
-            existing = self.store.captures.get((client_id, request_id))
-            if existing is not None:
-                canonical, capture = existing
-                if canonical != _canonical(body):
-                    raise GatewayError(
-                        "REPEAT_REQ_INCONSISTENT", "The captureRequestId was used before with different content."
-                    )
-                return self._capture_answer(self.store.payments[capture.payment_id], capture)
+            earlier = self._earlier(self.store.captures, client_id, body, "captureRequestId")
+            if earlier is not None:
+                return self._capture_answer(self.store.payments[earlier.payment_id], earlier)
             replay = self._replayed("capture", client_id, request_id, body)
             if replay is not None:
                 return replay
@@ -275,7 +285,7 @@ class Gateway:
             except GatewayError as exc:
                 return self._remember("capture", client_id, request_id, body, {"result": exc.result.to_wire()})
             now = self.store.clock.now()
-            fails = payment.card_behaviour == "capture_fails"
+            fails = payment.card_behaviour == cards.CAPTURE_FAILS
             capture = Capture(
                 capture_id=self.store.new_id("capture"),
                 request_id=request_id,
@@ -360,14 +370,9 @@ class Gateway:
         request_id = _text(body, "refundRequestId")
         assert request_id is not None
         with self.store.lock:
-            existing = self.store.refunds.get((client_id, request_id))
-            if existing is not None:
-                canonical, refund = existing
-                if canonical != _canonical(body):
-                    raise GatewayError(
-                        "REPEAT_REQ_INCONSISTENT", "The refundRequestId was used before with different content."
-                    )
-                return self._refund_answer(refund, str(body.get("paymentId")))
+            earlier = self._earlier(self.store.refunds, client_id, body, "refundRequestId")
+            if earlier is not None:
+                return self._refund_answer(earlier, str(body.get("paymentId")))
             replay = self._replayed("refund", client_id, request_id, body)
             if replay is not None:
                 return replay

@@ -50,8 +50,9 @@ SUCCESS = Result("SUCCESS", "S", "success")
 
 
 @dataclass
-class Capture:
-    capture_id: str
+class Operation:
+    """What a capture and a refund both record: the request, the amount and how it ended."""
+
     request_id: str
     amount: Amount
     status: str  # SUCCESS / FAIL / PROCESSING
@@ -59,20 +60,18 @@ class Capture:
     created: datetime
     time: datetime | None
     request: dict[str, Any]
+
+
+@dataclass
+class Capture(Operation):
+    capture_id: str
     automatic: bool = False
     payment_id: str = ""
 
 
 @dataclass
-class Refund:
+class Refund(Operation):
     refund_id: str
-    request_id: str
-    amount: Amount
-    status: str  # SUCCESS / FAIL / PROCESSING
-    result: Result
-    created: datetime
-    time: datetime | None
-    request: dict[str, Any]
     notify_url: str | None
 
 
