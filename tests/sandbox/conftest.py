@@ -19,6 +19,27 @@ def sandbox(antom_sandbox: SandboxServer) -> SandboxServer:
     return antom_sandbox
 
 
+FAST_SCALE = 0.00005  # Antom's 24-hour notification schedule in about 4.4 seconds
+
+
+@pytest.fixture
+def fast(sandbox: SandboxServer) -> Iterator[SandboxServer]:
+    """The simulator with its clock scaled down to :data:`FAST_SCALE` for the test."""
+    scale = sandbox.sim.config.time_scale
+    sandbox.sim.config.time_scale = FAST_SCALE
+    yield sandbox
+    sandbox.sim.config.time_scale = scale
+
+
+@pytest.fixture
+def held(sandbox: SandboxServer) -> Iterator[SandboxServer]:
+    """The simulator with processing payments left PENDING until a test settles them."""
+    delay = sandbox.sim.config.settle_delay
+    sandbox.sim.config.settle_delay = 10_000_000
+    yield sandbox
+    sandbox.sim.config.settle_delay = delay
+
+
 @pytest.fixture
 def client(sandbox: SandboxServer) -> Iterator[AntomClient]:
     with sandbox.client() as antom:

@@ -40,18 +40,15 @@ def test_health_and_index(sandbox: SandboxServer) -> None:
     assert status == 200 and sandbox.antom_public_key_b64 in page
 
 
+@pytest.mark.usefixtures("held")
 def test_payment_state_settle_and_expire(sandbox: SandboxServer, client: AntomClient) -> None:
-    sandbox.sim.config.settle_delay = 10_000_000
-    try:
-        pending = create_session(client)
-        payment_id = sandbox.pay(pending.payment_session_data, "4000000000000259")["paymentId"]
-        status, state = call(sandbox, "GET", f"/sandbox/payments/{payment_id}")
-        assert (status, state["paymentStatus"]) == (200, "PENDING")
-        assert call(sandbox, "POST", f"/sandbox/payments/{payment_id}/settle", {"status": "MAYBE"})[0] == 400
-        status, state = call(sandbox, "POST", f"/sandbox/payments/{payment_id}/settle", {"status": "SUCCESS"})
-        assert state["paymentStatus"] == "SUCCESS"
-    finally:
-        sandbox.sim.config.settle_delay = 30.0
+    pending = create_session(client)
+    payment_id = sandbox.pay(pending.payment_session_data, "4000000000000259")["paymentId"]
+    status, state = call(sandbox, "GET", f"/sandbox/payments/{payment_id}")
+    assert (status, state["paymentStatus"]) == (200, "PENDING")
+    assert call(sandbox, "POST", f"/sandbox/payments/{payment_id}/settle", {"status": "MAYBE"})[0] == 400
+    status, state = call(sandbox, "POST", f"/sandbox/payments/{payment_id}/settle", {"status": "SUCCESS"})
+    assert state["paymentStatus"] == "SUCCESS"
     unpaid = create_session(client)
     status, expired = call(sandbox, "POST", f"/sandbox/sessions/{unpaid.payment_session_id}/expire")
     assert (status, expired["paymentStatus"]) == (200, "FAIL")

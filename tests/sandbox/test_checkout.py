@@ -76,17 +76,14 @@ def test_processing_then_settles(
     assert client.inquiry_payment(payment_id=outcome["paymentId"]).payment_status == final
 
 
+@pytest.mark.usefixtures("held")
 def test_settle_by_hand(sandbox: SandboxServer, client: AntomClient) -> None:
-    sandbox.sim.config.settle_delay = 10_000_000
-    try:
-        session = create_session(client)
-        outcome = sandbox.pay(session.payment_session_data, "4000000000000259")
-        assert client.inquiry_payment(payment_id=outcome["paymentId"]).payment_status == "PENDING"
-        sandbox.settle(outcome["paymentId"], "FAIL")
-        inquiry = client.inquiry_payment(payment_id=outcome["paymentId"])
-        assert (inquiry.payment_status, inquiry.payment_result_code) == ("FAIL", "DO_NOT_HONOR")
-    finally:
-        sandbox.sim.config.settle_delay = 30.0
+    session = create_session(client)
+    outcome = sandbox.pay(session.payment_session_data, "4000000000000259")
+    assert client.inquiry_payment(payment_id=outcome["paymentId"]).payment_status == "PENDING"
+    sandbox.settle(outcome["paymentId"], "FAIL")
+    inquiry = client.inquiry_payment(payment_id=outcome["paymentId"])
+    assert (inquiry.payment_status, inquiry.payment_result_code) == ("FAIL", "DO_NOT_HONOR")
 
 
 def test_expiry_card(sandbox: SandboxServer, client: AntomClient, receiver: NotificationReceiver) -> None:

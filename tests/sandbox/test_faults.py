@@ -6,7 +6,6 @@ import argparse
 import json
 import time
 import urllib.request
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -25,14 +24,6 @@ def faulty(sandbox: SandboxServer, spec: str) -> AntomClient:
     session = requests.Session()
     session.headers["X-Antom-Sandbox-Fault"] = spec
     return sandbox.client(session=session)
-
-
-@pytest.fixture
-def fast(sandbox: SandboxServer) -> Iterator[SandboxServer]:
-    scale = sandbox.sim.config.time_scale
-    sandbox.sim.config.time_scale = 0.00005
-    yield sandbox
-    sandbox.sim.config.time_scale = scale
 
 
 def test_latency(sandbox: SandboxServer) -> None:

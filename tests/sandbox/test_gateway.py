@@ -238,33 +238,25 @@ def test_another_merchant_cannot_see_a_payment(sandbox: SandboxServer, client: A
     assert exc.value.result_code == "ORDER_NOT_EXIST"
 
 
+def _with_a_fresh_key(sandbox: SandboxServer, client_id: str) -> AntomClient:
+    """A client signing with a key the simulator has never seen."""
+    return AntomClient(
+        client_id=client_id,
+        private_key=generate_private_key(),
+        antom_public_key=sandbox.antom_public_key_b64,
+        gateway_url=sandbox.url,
+        max_retries=0,
+    )
+
+
 def test_wrong_key_is_signature_invalid(sandbox: SandboxServer) -> None:
-    merchant = sandbox.merchant()
-    with (
-        AntomClient(
-            client_id=merchant.client_id,
-            private_key=generate_private_key(),
-            antom_public_key=sandbox.antom_public_key_b64,
-            gateway_url=sandbox.url,
-            max_retries=0,
-        ) as forger,
-        pytest.raises(AntomFailed) as exc,
-    ):
+    with _with_a_fresh_key(sandbox, sandbox.merchant().client_id) as forger, pytest.raises(AntomFailed) as exc:
         forger.inquiry_payment(payment_request_id="anything")
     assert exc.value.result_code == "SIGNATURE_INVALID"
 
 
 def test_unknown_client_id(sandbox: SandboxServer) -> None:
-    with (
-        AntomClient(
-            client_id="SANDBOX_5YNOBODY00000001",
-            private_key=generate_private_key(),
-            antom_public_key=sandbox.antom_public_key_b64,
-            gateway_url=sandbox.url,
-            max_retries=0,
-        ) as stranger,
-        pytest.raises(AntomFailed) as exc,
-    ):
+    with _with_a_fresh_key(sandbox, "SANDBOX_5YNOBODY00000001") as stranger, pytest.raises(AntomFailed) as exc:
         stranger.inquiry_payment(payment_request_id="anything")
     assert exc.value.result_code == "CLIENT_INVALID"
 

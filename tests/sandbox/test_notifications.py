@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import urllib.request
 from itertools import pairwise
 
 import pytest
 
-from antom_django.client import AntomClient
+from antom_django.client import Amount, AntomClient
 from antom_django.client.types import ACK_BODY
 from antom_django.sandbox import NOTIFY_SCHEDULE, SandboxServer
 from antom_django.sandbox.notifier import is_ack
 from antom_django.sandbox.receiver import NotificationReceiver, Received
 
-from .conftest import create_session
-
-SCALE = 0.00005  # Antom's 24-hour schedule in about 4.4 seconds
-
-
-@pytest.fixture
-def fast(sandbox: SandboxServer) -> Iterator[SandboxServer]:
-    scale = sandbox.sim.config.time_scale
-    sandbox.sim.config.time_scale = SCALE
-    yield sandbox
-    sandbox.sim.config.time_scale = scale
+from .conftest import FAST_SCALE, create_session
 
 
 @pytest.mark.parametrize(
@@ -58,7 +48,7 @@ def test_resent_on_antom_schedule_until_acknowledged(fast: SandboxServer, client
     assert len({r.headers["request-time"] for r in arrived}) >= 1
     gaps = [b - a for a, b in pairwise(delivery.sent_times)]
     for gap, interval in zip(gaps, NOTIFY_SCHEDULE[1 : len(gaps) + 1], strict=True):
-        assert gap >= interval * SCALE * 0.9
+        assert gap >= interval * FAST_SCALE * 0.9
 
 
 def test_gives_up_after_eight_tries(fast: SandboxServer, client: AntomClient) -> None:
@@ -76,7 +66,7 @@ def test_gives_up_after_eight_tries(fast: SandboxServer, client: AntomClient) ->
     assert len(gaps) == 7
     # The tail of the schedule dominates: 6 h then 15 h.
     assert gaps[-1] > gaps[-2] > gaps[-3] > gaps[0]
-    assert sum(gaps) >= sum(NOTIFY_SCHEDULE) * SCALE * 0.9
+    assert sum(gaps) >= sum(NOTIFY_SCHEDULE) * FAST_SCALE * 0.9
 
 
 def test_unreachable_endpoint_is_retried(fast: SandboxServer, client: AntomClient) -> None:
@@ -90,8 +80,6 @@ def test_unreachable_endpoint_is_retried(fast: SandboxServer, client: AntomClien
 def test_payment_capture_and_refund_notifications(
     sandbox: SandboxServer, client: AntomClient, receiver: NotificationReceiver
 ) -> None:
-    from antom_django.client import Amount  # noqa: PLC0415
-
     session = create_session(client, notify_url=receiver.url)
     outcome = sandbox.pay(session.payment_session_data)
     capture = client.capture(capture_request_id="cap-n", payment_id=outcome["paymentId"], amount=Amount("SGD", 4000))
@@ -121,8 +109,6 @@ def test_payment_capture_and_refund_notifications(
 
 
 def _get(url: str) -> bytes:
-    import urllib.request  # noqa: PLC0415
-
     with urllib.request.urlopen(url) as response:
         return bytes(response.read())
 

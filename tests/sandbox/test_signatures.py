@@ -14,6 +14,8 @@ from antom_django.sandbox import SandboxConfig, SandboxServer
 from antom_django.sandbox.receiver import NotificationReceiver
 from tests.settings import VECTORS
 
+from .conftest import create_session
+
 
 @pytest.fixture(scope="module")
 def vector_sandbox() -> Any:
@@ -86,8 +88,6 @@ def test_notifications_verify_with_the_antom_public_key_over_the_notify_path(vec
     with NotificationReceiver(VECTORS["antom_public_key"], path="/antom/notify/") as receiver:
         merchant = vector_sandbox.add_merchant("SANDBOX_5YVECTORNOTIFY01")
         with vector_sandbox.client(merchant) as client:
-            from .conftest import create_session  # noqa: PLC0415
-
             session = create_session(client, notify_url=receiver.url, manual=False)
             vector_sandbox.pay(session.payment_session_data)
             notes = receiver.wait(2)
