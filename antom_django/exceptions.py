@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
+    from .client.errors import AntomFailed
     from .models import Payment
+
+_Refused = TypeVar("_Refused", bound="GatewayRefused")
 
 
 class PaymentError(Exception):
@@ -38,6 +41,13 @@ class GatewayRefused(PaymentError):
         super().__init__(message, payment=payment)
         self.result_code = result_code
         self.result_message = result_message
+
+    @classmethod
+    def from_failure(cls: type[_Refused], what: str, exc: AntomFailed, *, payment: Payment) -> _Refused:
+        """``Antom refused <what>: <result code>``, carrying the result code and message of Antom's F."""
+        code = exc.result_code or ""
+        message = f"Antom refused {what}: {code or 'no result code'}"
+        return cls(message, payment=payment, result_code=code, result_message=exc.result_message or "")
 
 
 class PaymentSessionError(GatewayRefused):

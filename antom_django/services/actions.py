@@ -23,7 +23,7 @@ from ..conf import antom_settings
 from ..exceptions import AmountExceeded, GatewayRefused, InvalidAmount, InvalidTransition
 from ..models import Capture, Payment, PaymentEvent, Refund, Source
 from ..state import CANCELLABLE, CAPTURABLE, REFUNDABLE, ledger_status_from_result
-from .context import Ctx, atomic, get_client, ledger_total, lock, move, record, user_or_none
+from .context import Ctx, atomic, get_client, ledger_total, lock, move, payment_ref, record, user_or_none
 from .ledger import settle
 
 if TYPE_CHECKING:
@@ -194,22 +194,14 @@ def cancel(
         locked.save(update_fields=["cancel_requested_at", "updated_at"])
         record(locked, PaymentEvent.Kind.REQUEST, ctx, operation="cancel")
     try:
-        if locked.payment_id:
-            answer = antom.cancel(payment_id=locked.payment_id)
-        else:
-            answer = antom.cancel(payment_request_id=locked.payment_request_id)
+        answer = antom.cancel(**payment_ref(locked))
     except AntomFailed as exc:
         with atomic():
             locked = lock(payment)
             locked.cancel_requested_at = None
             locked.save(update_fields=["cancel_requested_at", "updated_at"])
             record(locked, PaymentEvent.Kind.REQUEST, ctx, operation="cancel", refused=exc.result_code or "F")
-        raise GatewayRefused(
-            f"Antom refused to cancel: {exc.result_code or 'no result code'}",
-            payment=locked,
-            result_code=exc.result_code or "",
-            result_message=exc.result_message or "",
-        ) from exc
+        raise GatewayRefused.from_failure("to cancel", exc, payment=locked) from exc
     except AntomOutcomeUnknown as exc:
         with atomic():
             record(lock(payment), PaymentEvent.Kind.OUTCOME_UNKNOWN, ctx, operation="cancel", error=str(exc))

@@ -77,6 +77,13 @@ def batched(payment: Payment, ctx: Ctx) -> Iterator[None]:
         ctx.unsaved = None
 
 
+def payment_ref(payment: Payment) -> dict[str, str]:
+    """How a request names the payment to Antom: its paymentId once known, else our paymentRequestId."""
+    if payment.payment_id:
+        return {"payment_id": payment.payment_id}
+    return {"payment_request_id": payment.payment_request_id}
+
+
 def user_or_none(user: Any) -> Any:
     """Only saved users go in foreign keys (``AnonymousUser`` does not)."""
     return user if getattr(user, "pk", None) is not None and getattr(user, "is_authenticated", False) else None

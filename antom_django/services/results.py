@@ -19,7 +19,7 @@ from ..state import (
     payment_status_from_inquiry,
     payment_status_from_notification,
 )
-from .context import Ctx, atomic, flag, get_client, lock, move, record, save_payment
+from .context import Ctx, atomic, flag, get_client, lock, move, payment_ref, record, save_payment
 from .ledger import adopt_capture, adopt_refund, amount_mismatch, find_capture, settle
 
 if TYPE_CHECKING:
@@ -286,10 +286,7 @@ def sync_payment(
         return payment
     antom = get_client(client)
     try:
-        if payment.payment_id:
-            answer = antom.inquiry_payment(payment_id=payment.payment_id)
-        else:
-            answer = antom.inquiry_payment(payment_request_id=payment.payment_request_id)
+        answer = antom.inquiry_payment(**payment_ref(payment))
     except AntomFailed as exc:
         logger.info("inquiryPayment %s answered F: %s", payment.payment_request_id, exc.result_code)
         Payment.objects.filter(pk=payment.pk).update(last_inquiry_at=timezone.now())

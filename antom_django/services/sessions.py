@@ -132,12 +132,7 @@ def _create_session(
             locked.result_message = (exc.result_message or "")[:256]
             locked.save(update_fields=["result_code", "result_message", "updated_at"])
             move(locked, Payment.Status.FAILED, ctx, result_code=exc.result_code)
-        raise PaymentSessionError(
-            f"Antom refused the payment session: {exc.result_code or 'no result code'}",
-            payment=locked,
-            result_code=exc.result_code or "",
-            result_message=exc.result_message or "",
-        ) from exc
+        raise PaymentSessionError.from_failure("the payment session", exc, payment=locked) from exc
     except AntomOutcomeUnknown as exc:
         with atomic():
             record(
