@@ -51,7 +51,8 @@ PAYMENT_FINAL = frozenset(s for s, nxt in PAYMENT_TRANSITIONS.items() if not nxt
 PAYMENT_PAID = frozenset({P.AUTHORIZED, P.PARTIALLY_CAPTURED, P.SUCCEEDED, P.REFUNDED})
 """Money was authorized or moved."""
 CAPTURABLE = frozenset({P.AUTHORIZED, P.PARTIALLY_CAPTURED})
-CANCELLABLE = frozenset({P.INITIATED, P.PENDING, P.PROCESSING, P.AUTHORIZED})
+CANCELLABLE = frozenset(s for s, nxt in PAYMENT_TRANSITIONS.items() if P.CANCELLED in nxt)
+"""The table lets these move to CANCELLED (void an authorization, or cancel before the buyer pays)."""
 REFUNDABLE = frozenset({P.PARTIALLY_CAPTURED, P.SUCCEEDED})
 
 # Two final statuses that both mean "no money moved": learning one after the other is not a contradiction.
@@ -85,21 +86,26 @@ def _reachable(table: Mapping[str, frozenset[str]], start: str, goal: str) -> bo
     return False
 
 
-def decide(table: Mapping[str, frozenset[str]], current: str, target: str) -> Decision:
-    """Whether moving from ``current`` to ``target`` is a transition, a no-op or a contradiction."""
+def decide(
+    table: Mapping[str, frozenset[str]], current: str, target: str, *, alike: frozenset[str] = frozenset()
+) -> Decision:
+    """Whether moving from ``current`` to ``target`` is a transition, a no-op or a contradiction.
+
+    Two statuses both in ``alike`` say the same thing: learning one after the other is stale, not a contradiction.
+    """
     if target not in table:
         raise ValueError(f"unknown status {target!r}")
     if current == target:
         return Decision.SAME
     if target in table.get(current, frozenset()):
         return Decision.APPLY
-    if _reachable(table, target, current) or {current, target} <= _NO_MONEY:
+    if _reachable(table, target, current) or {current, target} <= alike:
         return Decision.STALE
     return Decision.CONFLICT
 
 
 def decide_payment(current: str, target: str) -> Decision:
-    return decide(PAYMENT_TRANSITIONS, current, target)
+    return decide(PAYMENT_TRANSITIONS, current, target, alike=_NO_MONEY)
 
 
 def decide_capture(current: str, target: str) -> Decision:
