@@ -169,34 +169,27 @@ class FakeAntom:
 
 def capture_answer(status: str = "S") -> Callable[[dict[str, Any]], dict[str, Any]]:
     """A capture answer echoing the request (Antom's success shape)."""
-
-    def build(sent: dict[str, Any]) -> dict[str, Any]:
-        data: dict[str, Any] = {"result": result(status)}
-        if status == "S":
-            data.update(
-                captureRequestId=sent["captureRequestId"],
-                captureId=f"CAP-{sent['captureRequestId']}",
-                paymentId=sent["paymentId"],
-                captureAmount=sent["captureAmount"],
-                captureTime="2024-01-01T00:00:02+08:00",
-            )
-        return data
-
-    return build
+    return _echo("capture", "CAP", "2024-01-01T00:00:02+08:00", status)
 
 
 def refund_answer(status: str = "S") -> Callable[[dict[str, Any]], dict[str, Any]]:
     """A refund answer echoing the request."""
+    return _echo("refund", "REF", "2024-01-02T00:00:00+08:00", status)
 
+
+def _echo(operation: str, id_prefix: str, when: str, status: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     def build(sent: dict[str, Any]) -> dict[str, Any]:
         data: dict[str, Any] = {"result": result(status)}
         if status == "S":
+            request_id = sent[f"{operation}RequestId"]
             data.update(
-                refundRequestId=sent["refundRequestId"],
-                refundId=f"REF-{sent['refundRequestId']}",
-                paymentId=sent["paymentId"],
-                refundAmount=sent["refundAmount"],
-                refundTime="2024-01-02T00:00:00+08:00",
+                {
+                    f"{operation}RequestId": request_id,
+                    f"{operation}Id": f"{id_prefix}-{request_id}",
+                    "paymentId": sent["paymentId"],
+                    f"{operation}Amount": sent[f"{operation}Amount"],
+                    f"{operation}Time": when,
+                }
             )
         return data
 
