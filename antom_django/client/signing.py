@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from urllib.parse import quote_plus, unquote_plus
+from urllib.parse import unquote_plus
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -33,6 +33,12 @@ def content_to_sign(method: str, path: str, client_id: str, timestamp: str, body
     # One f-string and one encode: this runs on every request, response and notification.
     head = f"{method} {path}\n{client_id}.{timestamp}.".encode()
     return head + (body if isinstance(body, bytes) else body.encode())
+
+
+def _url_encode(b64: str) -> str:
+    # Standard base64 has three characters outside [A-Za-z0-9]; escaping just those gives
+    # quote_plus's exact output at a small fraction of its cost (this runs on every request).
+    return b64.replace("+", "%2B").replace("/", "%2F").replace("=", "%3D")
 
 
 def _url_decode(value: str) -> str:
@@ -102,7 +108,7 @@ class Signer:
     def sign(self, method: str, path: str, client_id: str, timestamp: str, body: str | bytes) -> str:
         """The URL-encoded base64 signature, as it goes into the header."""
         raw = self._key.sign(content_to_sign(method, path, client_id, timestamp, body), _PADDING, _HASH)
-        return quote_plus(base64.b64encode(raw).decode("ascii"))
+        return _url_encode(base64.b64encode(raw).decode("ascii"))
 
 
 class Verifier:
