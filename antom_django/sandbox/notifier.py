@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from antom_django.client.api import epoch_millis
 from antom_django.client.signing import build_signature_header
 from antom_django.client.types import ACK_BODY
 
@@ -81,7 +82,7 @@ class Delivery:
 
     @property
     def tries(self) -> int:
-        return len(self.attempts) - sum(1 for a in self.attempts if a.duplicate)
+        return sum(not a.duplicate for a in self.attempts)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -169,7 +170,7 @@ class Notifier:
                 self._cond.notify_all()
 
     def _send(self, delivery: Delivery, number: int, now: str, duplicate: bool = False) -> Attempt:
-        request_time = now if self.sim.config.notify_time_format == "iso" else str(int(time.time() * 1000))
+        request_time = now if self.sim.config.notify_time_format == "iso" else epoch_millis()
         path = urlsplit(delivery.url).path or "/"
         signature = self.sim.signer.sign("POST", path, delivery.client_id, request_time, delivery.body)
         request = urllib.request.Request(
@@ -215,11 +216,5 @@ class Notifier:
 
     def wait_for(self, predicate: Callable[[list[Delivery]], bool], timeout: float = 10.0) -> bool:
         """Block until ``predicate(deliveries)`` holds; ``False`` on timeout."""
-        deadline = time.monotonic() + timeout
         with self._cond:
-            while not predicate(self.deliveries):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(left)
-            return True
+            return self._cond.wait_for(lambda: predicate(self.deliveries), timeout)

@@ -123,11 +123,7 @@ class NotificationReceiver:
 
     def wait(self, count: int, timeout: float = 10.0) -> list[Received]:
         """Wait until ``count`` notifications arrived; raises :class:`TimeoutError` otherwise."""
-        deadline = time.monotonic() + timeout
         with self._cond:
-            while len(self.received) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"expected {count} notification(s), got {len(self.received)}")
-                self._cond.wait(left)
+            if not self._cond.wait_for(lambda: len(self.received) >= count, timeout):
+                raise TimeoutError(f"expected {count} notification(s), got {len(self.received)}")
             return list(self.received)
