@@ -10,6 +10,7 @@ from antom_django.client.errors import KeyFormatError
 
 from .engine import CheckoutError, Simulator
 from .faults import Faults, FaultSpecError
+from .gateway import Gateway
 from .web import Request, Response, json_response, text_response
 
 _PAYMENT = re.compile(r"^/sandbox/payments/(?P<id>[^/]+)(?P<settle>/settle)?$")
@@ -89,8 +90,6 @@ def payment_state(sim: Simulator, payment_id: str, settle: bool, data: dict[str,
         found = sim.store.payments.get(payment_id)
         if found is None:
             return _error("unknown payment", 404)
-        from .gateway import Gateway  # noqa: PLC0415 - avoids an import cycle at module load
-
         state = Gateway(sim).inquiry_payment(found.client_id, {"paymentId": payment_id}, "", None)
     return json_response(state)
 

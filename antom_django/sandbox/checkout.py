@@ -9,6 +9,7 @@ from functools import lru_cache
 from importlib import resources
 from string import Template
 from typing import Any
+from urllib.parse import parse_qsl
 
 from antom_django.client.money import format_amount
 
@@ -88,12 +89,6 @@ def _state(sim: Simulator, sid: str) -> Response:
     )
 
 
-def _query(request: Request) -> dict[str, str]:
-    from urllib.parse import parse_qsl  # noqa: PLC0415
-
-    return dict(parse_qsl(request.query))
-
-
 def page(sim: Simulator, sid: str, request: Request) -> Response:
     try:
         session, payment = sim.session(sid)
@@ -101,7 +96,7 @@ def page(sim: Simulator, sid: str, request: Request) -> Response:
         return text_response(
             f"<!doctype html><p>{html.escape(exc.message)}</p>", exc.status, "text/html; charset=utf-8"
         )
-    query = _query(request)
+    query = dict(parse_qsl(request.query))
     config: dict[str, Any] = {
         "sessionId": session.session_id,
         "status": session.status,
