@@ -13,7 +13,6 @@ from antom_django import conf
 from antom_django.client import AntomClient, ConfigurationError, KeyFormatError
 from antom_django.client.api import DEFAULT_GATEWAY_URL
 from antom_django.conf import DEFAULTS, antom_settings
-from tests.concurrency import race
 from tests.settings import ANTOM as BASE
 from tests.settings import VECTORS
 
@@ -201,8 +200,20 @@ def test_first_get_client_parses_keys_without_deadlock() -> None:
 
 def test_get_client_from_threads_builds_one_client() -> None:
     antom_settings.reload()
-    seen = race(6, lambda _: antom_settings.get_client())
-    assert all(isinstance(c, AntomClient) for c in seen)
+    seen: list[AntomClient] = []
+    barrier = threading.Barrier(6)
+
+    def grab() -> None:
+        barrier.wait()
+        seen.append(antom_settings.get_client())
+
+    threads = [threading.Thread(target=grab, daemon=True) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert not any(t.is_alive() for t in threads), "get_client() deadlocked"
+    assert len(seen) == 6
     assert len({id(c) for c in seen}) == 1
 
 
