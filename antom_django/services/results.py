@@ -19,7 +19,7 @@ from ..state import (
     payment_status_from_inquiry,
     payment_status_from_notification,
 )
-from .context import Ctx, atomic, flag, get_client, lock, move, payment_ref, record, save_payment
+from .context import Ctx, atomic, batched, flag, get_client, lock, move, payment_ref, record, save_payment
 from .ledger import adopt_capture, adopt_refund, amount_mismatch, find_capture, settle
 
 if TYPE_CHECKING:
@@ -296,8 +296,15 @@ def sync_payment(
     with atomic():
         locked = lock(payment)
         locked.last_inquiry_at = timezone.now()
-        locked.save(update_fields=["last_inquiry_at"])
-        apply_locked(locked, answer.raw, ctx)
+        # What the answer changes and the inquiry time go in one UPDATE, as for a notification; an answer
+        # that changes nothing writes the time alone, leaving updated_at as it was.
+        with batched(locked, ctx):
+            apply_locked(locked, answer.raw, ctx)
+            changed = bool(ctx.unsaved)
+            if changed:
+                save_payment(locked, ctx, "last_inquiry_at")
+        if not changed:
+            locked.save(update_fields=["last_inquiry_at"])
     return locked
 
 

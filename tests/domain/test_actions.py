@@ -6,6 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from antom_django.client import Amount, AntomOutcomeUnknown
@@ -347,6 +349,25 @@ def test_sync_at_most_once_per_interval(antom_gateway: FakeAntom) -> None:
     Payment.objects.filter(pk=payment.pk).update(last_inquiry_at=timezone.now() - timedelta(seconds=3))
     sync_payment(payment, min_interval=2.0)
     assert len(antom_gateway.requests("inquiryPayment")) == 2
+
+
+def test_sync_writes_the_payment_row_once(antom_gateway: FakeAntom) -> None:
+    payment = make_payment(P.PENDING)
+    antom_gateway.answer("inquiryPayment", inquiry(payment, "SUCCESS"))
+    with CaptureQueriesContext(connection) as queries:
+        sync_payment(payment)
+    table = connection.ops.quote_name(Payment._meta.db_table)
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(f"UPDATE {table} ")]
+    assert len(updates) == 1, "the status, the facts and the inquiry time in one UPDATE"
+
+
+def test_sync_that_changes_nothing_records_only_the_inquiry_time(antom_gateway: FakeAntom) -> None:
+    payment = make_payment(P.AUTHORIZED)
+    antom_gateway.answer("inquiryPayment", inquiry(payment, "PROCESSING"))
+    payment = sync_payment(payment)
+    stored = Payment.objects.get(pk=payment.pk)
+    assert (stored.status, stored.last_inquiry_at is not None) == (P.AUTHORIZED, True)
+    assert stored.updated_at < stored.last_inquiry_at, "a stale answer is no change to the payment"
 
 
 def test_cancel_before_antom_knows_the_payment_id(antom_gateway: FakeAntom) -> None:
