@@ -66,6 +66,21 @@ class Outcome:
         }
 
 
+def _billing_errors(billing: Any) -> dict[str, str]:
+    """What is wrong with the checkout's ``billingAddress`` object, by field."""
+    if not isinstance(billing, dict):
+        return {"billingAddress": "billingAddress must be an object."}
+    errors: dict[str, str] = {}
+    region = billing.get("region")
+    if not (isinstance(region, str) and len(region) == 2 and region.isalpha()):
+        errors["billingAddress.region"] = "region must be an ISO 3166 two-letter code."
+    for name, limit in (("address1", 256), ("address2", 256), ("city", 32), ("state", 8), ("zipCode", 32)):
+        value = billing.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            errors[f"billingAddress.{name}"] = f"{name} must be text of at most {limit} characters."
+    return errors
+
+
 class Simulator:
     """Antom's side of the conversation, shared by the gateway API, the checkout and the admin endpoints."""
 
@@ -145,7 +160,7 @@ class Simulator:
             self.store.sessions[session_id] = session
         delay = (expires - now).total_seconds()
         # The scheduler runs on real time; a moved clock is caught by the lazy sweep instead.
-        self.scheduler.call_later(max(delay, 0), lambda: self.sweep())
+        self.scheduler.call_later(max(delay, 0), self.sweep)
         return session
 
     def sweep(self) -> None:
@@ -301,16 +316,7 @@ class Simulator:
             errors["cvv"] = "Enter the 3 or 4 digit security code."
         billing = form.get("billingAddress")
         if billing is not None:
-            if not isinstance(billing, dict):
-                errors["billingAddress"] = "billingAddress must be an object."
-            else:
-                region = billing.get("region")
-                if not (isinstance(region, str) and len(region) == 2 and region.isalpha()):
-                    errors["billingAddress.region"] = "region must be an ISO 3166 two-letter code."
-                for name, limit in (("address1", 256), ("address2", 256), ("city", 32), ("state", 8), ("zipCode", 32)):
-                    value = billing.get(name)
-                    if value is not None and (not isinstance(value, str) or len(value) > limit):
-                        errors[f"billingAddress.{name}"] = f"{name} must be text of at most {limit} characters."
+            errors.update(_billing_errors(billing))
         if errors:
             raise CheckoutError("SDK_FORM_VERIFICATION_FAILED", "Check the card details.", fields=errors)
         return number, billing
