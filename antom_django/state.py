@@ -10,13 +10,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 
-from .models.capture import Capture
+from .models.ledger import LedgerRow
 from .models.payment import Payment
-from .models.refund import Refund
 
 P = Payment.Status
-C = Capture.Status
-R = Refund.Status
+L = LedgerRow.Status
 
 PAYMENT_TRANSITIONS: Mapping[str, frozenset[str]] = {
     P.INITIATED: frozenset(
@@ -33,17 +31,13 @@ PAYMENT_TRANSITIONS: Mapping[str, frozenset[str]] = {
 }
 """Payment status → the statuses it may move to. Forward only: no cycles, nothing leaves a final state."""
 
-CAPTURE_TRANSITIONS: Mapping[str, frozenset[str]] = {
-    C.PENDING: frozenset({C.SUCCEEDED, C.FAILED}),
-    C.SUCCEEDED: frozenset(),
-    C.FAILED: frozenset(),
+LEDGER_TRANSITIONS: Mapping[str, frozenset[str]] = {
+    L.PENDING: frozenset({L.SUCCEEDED, L.FAILED}),
+    L.SUCCEEDED: frozenset(),
+    L.FAILED: frozenset(),
 }
-
-REFUND_TRANSITIONS: Mapping[str, frozenset[str]] = {
-    R.PENDING: frozenset({R.SUCCEEDED, R.FAILED}),
-    R.SUCCEEDED: frozenset(),
-    R.FAILED: frozenset(),
-}
+"""A capture or refund row (:class:`~antom_django.models.ledger.LedgerRow`): PENDING until Antom settles it."""
+CAPTURE_TRANSITIONS = REFUND_TRANSITIONS = LEDGER_TRANSITIONS
 
 PAYMENT_PENDING = frozenset({P.INITIATED, P.PENDING, P.PROCESSING})
 """The buyer's payment has no known outcome yet (keep polling)."""
@@ -108,12 +102,11 @@ def decide_payment(current: str, target: str) -> Decision:
     return decide(PAYMENT_TRANSITIONS, current, target, alike=_NO_MONEY)
 
 
-def decide_capture(current: str, target: str) -> Decision:
-    return decide(CAPTURE_TRANSITIONS, current, target)
+def decide_ledger(current: str, target: str) -> Decision:
+    return decide(LEDGER_TRANSITIONS, current, target)
 
 
-def decide_refund(current: str, target: str) -> Decision:
-    return decide(REFUND_TRANSITIONS, current, target)
+decide_capture = decide_refund = decide_ledger
 
 
 # -- Antom's vocabulary → ours ------------------------------------------------
@@ -148,13 +141,13 @@ def payment_status_from_notification(notify_type: str, result_status: str, *, is
 
 def ledger_status_from_result(result_status: str) -> str | None:
     """A capture/refund ``resultStatus`` → ledger status; U (and anything else) settles nothing."""
-    return {"S": C.SUCCEEDED, "F": C.FAILED}.get(result_status)
+    return {"S": L.SUCCEEDED, "F": L.FAILED}.get(result_status)
 
 
 def refund_status_from_notification(refund_status: str, result_status: str) -> str | None:
     """REFUND_RESULT: ``refundStatus`` SUCCESS/FAIL decides; ``result`` only when it is absent."""
     if refund_status:
-        return {"SUCCESS": R.SUCCEEDED, "FAIL": R.FAILED}.get(refund_status)
+        return {"SUCCESS": L.SUCCEEDED, "FAIL": L.FAILED}.get(refund_status)
     return ledger_status_from_result(result_status)
 
 
@@ -166,7 +159,7 @@ def ledger_status_from_transaction(transaction_status: str, result_status: str |
     """
     if result_status:
         return ledger_status_from_result(result_status)
-    return {"SUCCESS": C.SUCCEEDED, "FAIL": C.FAILED, "CANCELLED": C.FAILED}.get(transaction_status)
+    return {"SUCCESS": L.SUCCEEDED, "FAIL": L.FAILED, "CANCELLED": L.FAILED}.get(transaction_status)
 
 
 def payment_status_from_ledger(

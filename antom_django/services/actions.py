@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 P = Payment.Status
 C = Capture.Status
 R = Refund.Status
-LedgerRow = TypeVar("LedgerRow", Capture, Refund)
+Row = TypeVar("Row", Capture, Refund)
 
 
 def _check_amount(amount: Any, left: int, what: str, payment: Payment) -> int:
@@ -130,7 +130,7 @@ def _send_capture(row: Capture, ctx: Ctx, antom: AntomClient) -> Capture:
 
 
 def _settle_answer(
-    row: LedgerRow,
+    row: Row,
     ctx: Ctx,
     answer: Result | AntomFailed | AntomOutcomeUnknown,
     *,
@@ -138,7 +138,7 @@ def _settle_answer(
     antom_id: str = "",
     when: datetime | None = None,
     raw: dict[str, Any] | None = None,
-) -> LedgerRow:
+) -> Row:
     """Apply Antom's answer to a capture/refund row under the payment's lock: S or F settles it; an unknown
     outcome (U, timeout, 5xx) leaves it PENDING, on the timeline."""
     with atomic():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,7 +11,7 @@ from django.dispatch import Signal
 from .. import signals
 from ..client.money import Amount
 from ..models import Capture, Payment, PaymentEvent, Refund
-from ..state import Decision, decide_capture, decide_refund, payment_status_from_ledger
+from ..state import Decision, decide_ledger, payment_status_from_ledger
 from .context import Ctx, flag, ledger_total, move, record, save_payment
 
 C = Capture.Status
@@ -29,7 +28,6 @@ class Book:
     antom_id: str
     settled_at: str
     event: str
-    decide: Callable[[str, str], Decision]
     succeeded: Signal
     failed: Signal
 
@@ -41,7 +39,6 @@ BOOKS: dict[type[Capture | Refund], Book] = {
         "capture_id",
         "captured_at",
         PaymentEvent.Kind.CAPTURE,
-        decide_capture,
         signals.capture_succeeded,
         signals.capture_failed,
     ),
@@ -51,7 +48,6 @@ BOOKS: dict[type[Capture | Refund], Book] = {
         "refund_id",
         "refunded_at",
         PaymentEvent.Kind.REFUND,
-        decide_refund,
         signals.refund_succeeded,
         signals.refund_failed,
     ),
@@ -94,7 +90,7 @@ def settle(
     if antom_id and known_id and antom_id != known_id:
         flag(payment, f"{label}: Antom's {book.noun}Id changed", ctx)
         return None
-    decision = None if target is None else book.decide(row.status, target)
+    decision = None if target is None else decide_ledger(row.status, target)
     if decision is Decision.CONFLICT:
         flag(payment, f"{label}: Antom says {target} but it is {row.status}", ctx)
         return decision
