@@ -15,16 +15,17 @@ from . import admin, checkout
 from .engine import Simulator
 from .faults import Faults, FaultSpecError
 from .gateway import Gateway
-from .store import iso
+from .store import Result, iso
 from .web import BodyTooLarge, Request, Response, json_response, text_response
 
 logger = logging.getLogger("antom_django.sandbox")
 
 API_PATH = re.compile(r"^/ams/(?:sandbox/)?api/v1/payments/(?P<op>[A-Za-z]+)$")
+UNKNOWN = Result("UNKNOWN_EXCEPTION", "U", "The outcome is unknown; retry with the same request id or inquire.")
 
 
 def _failure(code: str, message: str) -> dict[str, Any]:
-    return {"result": {"resultCode": code, "resultStatus": "F", "resultMessage": message}}
+    return {"result": Result(code, "F", message).to_wire()}
 
 
 class SandboxApp:
@@ -75,26 +76,26 @@ class SandboxApp:
         if operation not in self.gateway.operations:
             return json_response(_failure("NO_INTERFACE_DEF", f"API {operation!r} is not defined"), 404)
         client_id = request.headers.get("client-id", "")
-        answer = self._authenticate(request, client_id)
-        if answer is None:
-            try:
-                body = request.json()
-            except (ValueError, UnicodeDecodeError):
-                body = None
-            if not isinstance(body, dict):
-                answer = _failure("PARAM_ILLEGAL", "the request body must be a JSON object")
-            else:
-                answer = self.gateway.handle(operation, client_id, body, request.origin, header_faults)
-                if answer["result"]["resultStatus"] in ("S", "F") and faults.unknown(self.sim.rng):
-                    # The operation happened (or failed) but the merchant only learns "unknown".
-                    answer = {
-                        "result": {
-                            "resultCode": "UNKNOWN_EXCEPTION",
-                            "resultStatus": "U",
-                            "resultMessage": "The outcome is unknown; retry with the same request id or inquire.",
-                        }
-                    }
+        answer = self._answer(request, operation, client_id, header_faults, faults)
         return self._signed(request, client_id, answer)
+
+    def _answer(
+        self, request: Request, operation: str, client_id: str, header_faults: Faults | None, faults: Faults
+    ) -> dict[str, Any]:
+        refused = self._authenticate(request, client_id)
+        if refused is not None:
+            return refused
+        try:
+            body = request.json()
+        except (ValueError, UnicodeDecodeError):
+            body = None
+        if not isinstance(body, dict):
+            return _failure("PARAM_ILLEGAL", "the request body must be a JSON object")
+        answer = self.gateway.handle(operation, client_id, body, request.origin, header_faults)
+        if answer["result"]["resultStatus"] in ("S", "F") and faults.unknown(self.sim.rng):
+            # The operation happened (or failed) but the merchant only learns "unknown".
+            return {"result": UNKNOWN.to_wire()}
+        return answer
 
     def _authenticate(self, request: Request, client_id: str) -> dict[str, Any] | None:
         if not client_id:

@@ -190,7 +190,7 @@ class Gateway:
             self.store.payments[payment.payment_id] = payment
             self.store.payments_by_request[(client_id, request_id)] = payment.payment_id
             answer = {
-                "result": {"resultCode": "SUCCESS", "resultStatus": "S", "resultMessage": "success."},
+                "result": Result("SUCCESS", "S", "success.").to_wire(),
                 "paymentSessionData": session.session_data,
                 "paymentSessionId": session.session_id,
                 "paymentSessionExpiryTime": iso(session.expires),
