@@ -56,6 +56,9 @@ class Result:
             message=str(data.get("resultMessage") or ""),
         )
 
+    def to_wire(self) -> dict[str, str]:
+        return {"resultCode": self.code, "resultStatus": self.status, "resultMessage": self.message}
+
 
 @dataclass(frozen=True, slots=True)
 class CardInfo:

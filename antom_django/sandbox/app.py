@@ -10,12 +10,13 @@ from typing import Any
 
 from antom_django.client.errors import SignatureError
 from antom_django.client.signing import build_signature_header, parse_signature_header
+from antom_django.client.types import Result
 
 from . import admin, checkout
 from .engine import Simulator
 from .faults import Faults, FaultSpecError
 from .gateway import Gateway
-from .store import Result, iso
+from .store import iso
 from .web import BodyTooLarge, Request, Response, json_response, text_response
 
 logger = logging.getLogger("antom_django.sandbox")

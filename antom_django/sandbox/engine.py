@@ -16,13 +16,14 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from antom_django.client.keys import load_public_key, public_der_b64
 from antom_django.client.signing import Signer, Verifier
+from antom_django.client.types import Result
 
 from . import cards
 from .config import SandboxConfig
 from .faults import Faults
 from .notifier import Notifier
 from .scheduler import Scheduler
-from .store import SUCCESS, Capture, Payment, Refund, Result, Session, Store, iso
+from .store import SUCCESS, Capture, Payment, Refund, Session, Store, iso
 
 CLOSED = Result("ORDER_IS_CLOSED", "F", "The payment session expired before the buyer paid.")
 CAPTURE_FAILED = Result("PROCESS_FAIL", "F", "The card network refused the capture.")

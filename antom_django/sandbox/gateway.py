@@ -12,12 +12,12 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from antom_django.client.money import Amount, MoneyError
-from antom_django.client.types import parse_time
+from antom_django.client.types import Result, parse_time
 
 from . import cards
 from .engine import CAPTURE_FAILED, Simulator
 from .faults import Faults
-from .store import SUCCESS, Capture, Payment, Refund, Result, iso
+from .store import SUCCESS, Capture, Payment, Refund, iso
 
 _Op = TypeVar("_Op", Capture, Refund)
 

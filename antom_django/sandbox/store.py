@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from antom_django.client.money import Amount
+from antom_django.client.types import Result
 
 from .faults import Faults
 
@@ -34,16 +35,6 @@ class Clock:
 def iso(moment: datetime | None) -> str | None:
     """Antom's ISO-8601 form, second precision, with offset."""
     return moment.astimezone(ANTOM_TZ).isoformat(timespec="seconds") if moment else None
-
-
-@dataclass
-class Result:
-    code: str
-    status: str
-    message: str
-
-    def to_wire(self) -> dict[str, str]:
-        return {"resultCode": self.code, "resultStatus": self.status, "resultMessage": self.message}
 
 
 SUCCESS = Result("SUCCESS", "S", "success")
