@@ -158,6 +158,21 @@ def private_der_b64(key: rsa.RSAPrivateKey) -> str:
     return base64.b64encode(der).decode("ascii")
 
 
+def public_pem(key: rsa.RSAPublicKey | rsa.RSAPrivateKey) -> bytes:
+    """The SubjectPublicKeyInfo PEM of a key (a ``.pem`` file for ``ANTOM_PUBLIC_KEY_FILE`` or a dashboard)."""
+    pub = key.public_key() if isinstance(key, rsa.RSAPrivateKey) else key
+    return pub.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def write_private_pem(path: str | os.PathLike[str], key: rsa.RSAPrivateKey) -> None:
+    """Write a private key as PKCS#8 PEM, readable by its owner only (mode 0600, also over an existing file)."""
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+    os.chmod(path, 0o600)
+
+
 def generate_private_key(bits: int = MIN_KEY_BITS) -> rsa.RSAPrivateKey:
     """A fresh RSA key pair for a merchant or a simulator."""
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)

@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from antom_django.client.keys import load_public_key, read_key_file
+from antom_django.client.keys import load_public_key, public_pem, read_key_file
 
 from .config import DEFAULT_CLIENT_ID, SandboxConfig
 from .faults import Faults
@@ -106,10 +105,7 @@ def build_server(
     """Create the server and the ``ANTOM`` settings a shop needs to talk to it."""
     keys_dir = Path(options.keys_dir)
     simulator_key = load_or_create_key(keys_dir / SIMULATOR_KEY_FILE)
-    public_pem = simulator_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    (keys_dir / "antom_sandbox_public_key.pem").write_bytes(public_pem)
+    (keys_dir / "antom_sandbox_public_key.pem").write_bytes(public_pem(simulator_key))
     server = SandboxServer(host=options.host, port=options.port, config=config_from(options), private_key=simulator_key)
     settings: dict[str, Any] = {"CLIENT_ID": options.client_id}
     if merchant_public_key is None and options.merchant_public_key:

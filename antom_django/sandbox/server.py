@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
 import threading
 import urllib.error
 import urllib.request
@@ -15,11 +14,16 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from antom_django.client.api import AntomClient
-from antom_django.client.keys import generate_private_key, load_private_key, private_der_b64, public_der_b64
+from antom_django.client.keys import (
+    generate_private_key,
+    load_private_key,
+    private_der_b64,
+    public_der_b64,
+    write_private_pem,
+)
 
 from .app import SandboxApp
 from .config import DEFAULT_CLIENT_ID, SandboxConfig
@@ -72,20 +76,13 @@ def session_id_from(value: str) -> str:
     return value
 
 
-def write_pem(path: Path, key: rsa.RSAPrivateKey) -> None:
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
-
-
 def load_or_create_key(path: Path) -> rsa.RSAPrivateKey:
     """Load a PEM / base64 DER private key file, or create it (mode 0600) when it is missing."""
     if path.exists():
         return load_private_key(path.read_text(encoding="ascii"), what=str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     key = generate_private_key()
-    write_pem(path, key)
+    write_private_pem(path, key)
     return key
 
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
 from django.core.management.base import BaseCommand, CommandError
 
-from antom_django.client.keys import MIN_KEY_BITS, generate_private_key, private_der_b64, public_der_b64
+from antom_django.client.keys import (
+    MIN_KEY_BITS,
+    generate_private_key,
+    private_der_b64,
+    public_der_b64,
+    public_pem,
+    write_private_pem,
+)
 
 PRIVATE_FILE = "merchant_private_key.pem"
 PUBLIC_FILE = "merchant_public_key.pem"
@@ -48,16 +53,8 @@ class Command(BaseCommand):
         if existing and not options["force"]:
             raise CommandError(f"{existing[0]} exists; pass --force to replace it")
         out.mkdir(parents=True, exist_ok=True)
-        pem = key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pem)
-        os.chmod(private_path, 0o600)  # also when the file already existed with a wider mode
-        public_path.write_bytes(
-            key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        )
+        write_private_pem(private_path, key)  # mode 0600, also over an existing file with a wider mode
+        public_path.write_bytes(public_pem(key))
         self.stdout.write(f"Wrote {private_path} (private, mode 0600) and {public_path}.")
         self.stdout.write(f"Settings: ANTOM['PRIVATE_KEY_FILE'] = {str(private_path.resolve())!r}")
         self.stdout.write("Public key for Antom Dashboard:")
