@@ -127,10 +127,12 @@ class Transaction:
     amount: Amount | None
     time: datetime | None
     result: Result | None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> Transaction:
         return cls(
+            raw=data,
             type=str(data.get("transactionType") or ""),
             status=str(data.get("transactionStatus") or ""),
             request_id=str(data.get("transactionRequestId") or ""),
@@ -257,3 +259,110 @@ class RefundInquiry(AntomResponse):
             refund_amount=parse_amount(data.get("refundAmount")),
             refund_time=parse_time(data.get("refundTime")),
         )
+
+
+# -- notifications ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AntomNotification:
+    """Fields every notification has: its type, the ``result`` it reports (``None`` if absent or unreadable)
+    and the payment it concerns."""
+
+    notify_type: str
+    result: Result | None
+    payment_request_id: str
+    payment_id: str
+    raw: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> Self:
+        """The typed view of a notification body."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _common(data: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "notify_type": str(data.get("notifyType") or ""),
+            "result": Result.from_wire(data.get("result")),
+            "payment_request_id": str(data.get("paymentRequestId") or ""),
+            "payment_id": str(data.get("paymentId") or ""),
+            "raw": data,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentNotification(AntomNotification):
+    """notifyPayment: ``PAYMENT_RESULT``, or ``PAYMENT_PENDING`` (the buyer finished; no final result yet)."""
+
+    payment_amount: Amount | None = None
+    payment_time: datetime | None = None
+    auth_expiry_time: datetime | None = None
+    card: CardInfo | None = None
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> PaymentNotification:
+        return cls(
+            **cls._common(data),
+            payment_amount=parse_amount(data.get("paymentAmount")),
+            payment_time=parse_time(data.get("paymentTime")),
+            auth_expiry_time=parse_time(data.get("authExpiryTime")),
+            card=CardInfo.from_payment(data),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureNotification(AntomNotification):
+    """notifyCapture (``CAPTURE_RESULT``): ``result`` S or F is the capture's outcome."""
+
+    capture_request_id: str = ""
+    capture_id: str = ""
+    capture_amount: Amount | None = None
+    capture_time: datetime | None = None
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> CaptureNotification:
+        return cls(
+            **cls._common(data),
+            capture_request_id=str(data.get("captureRequestId") or ""),
+            capture_id=str(data.get("captureId") or ""),
+            capture_amount=parse_amount(data.get("captureAmount")),
+            capture_time=parse_time(data.get("captureTime")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RefundNotification(AntomNotification):
+    """notifyRefund (``REFUND_RESULT``): ``refund_status`` SUCCESS / FAIL is the refund's outcome."""
+
+    refund_status: str = ""
+    refund_request_id: str = ""
+    refund_id: str = ""
+    refund_amount: Amount | None = None
+    refund_time: datetime | None = None
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> RefundNotification:
+        return cls(
+            **cls._common(data),
+            refund_status=str(data.get("refundStatus") or ""),
+            refund_request_id=str(data.get("refundRequestId") or ""),
+            refund_id=str(data.get("refundId") or ""),
+            refund_amount=parse_amount(data.get("refundAmount")),
+            refund_time=parse_time(data.get("refundTime")),
+        )
+
+
+NOTIFICATION_TYPES: dict[str, type[AntomNotification]] = {
+    "PAYMENT_RESULT": PaymentNotification,
+    "PAYMENT_PENDING": PaymentNotification,
+    "CAPTURE_RESULT": CaptureNotification,
+    "REFUND_RESULT": RefundNotification,
+}
+"""``notifyType`` → its typed view, for the notifications this library reads."""
+
+
+def parse_notification(data: dict[str, Any]) -> AntomNotification | None:
+    """The typed view of a notification body by its ``notifyType``; ``None`` for a type not read here."""
+    kind = NOTIFICATION_TYPES.get(str(data.get("notifyType") or ""))
+    return None if kind is None else kind.from_wire(data)
