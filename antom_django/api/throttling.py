@@ -18,6 +18,12 @@ class AntomRateThrottle(ScopedRateThrottle):
 
     An endpoint whose scope has no rate configured is not throttled, so adding
     this class is safe before choosing numbers.
+
+    Anonymous callers are told apart by address. ``X-Forwarded-For`` is read only
+    when ``REST_FRAMEWORK["NUM_PROXIES"]`` says how many proxies of yours append to
+    it (then DRF takes the address the outermost of them saw); unset, the
+    connection's ``REMOTE_ADDR`` is used. DRF itself would key on the whole header
+    when ``NUM_PROXIES`` is unset, which a client can rewrite on every request.
     """
 
     def __init__(self) -> None:
@@ -25,6 +31,11 @@ class AntomRateThrottle(ScopedRateThrottle):
         rates: Any = api_settings.DEFAULT_THROTTLE_RATES or {}
         self.THROTTLE_RATES = dict(rates)
         super().__init__()
+
+    def get_ident(self, request: Any) -> str:
+        if api_settings.NUM_PROXIES is None:
+            return str(request.META.get("REMOTE_ADDR") or "")
+        return str(super().get_ident(request))
 
     def allow_request(self, request: Any, view: Any) -> bool:
         scope = getattr(view, self.scope_attr, None)
