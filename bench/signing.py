@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import base64
+import fcntl
+import hashlib
 import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote_plus
@@ -56,26 +59,35 @@ def interleaved(pairs: dict[str, Callable[[], object]], calls: int, repeats: int
 
 
 def ensure_sdk_venv() -> Path:
-    """Create bench/.sdk-venv with the pinned official SDK (it pins its own cryptography)."""
+    """Create bench/.sdk-venv with the pinned official SDK (it pins its own cryptography).
+
+    Shared with ``tests/sandbox/test_official_sdk.py`` (one venv, one pin); a lock keeps two processes
+    from building it at the same time.
+    """
     python = SDK_VENV / "bin" / "python"
     marker = SDK_VENV / f".installed-{SDK_VERSION}"
     if marker.exists():
         return python
-    print(f"creating {SDK_VENV} with global-open-sdk-python=={SDK_VERSION} ...", flush=True)
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(SDK_VENV)], check=True)
-    subprocess.run(
-        [
-            str(python),
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            f"global-open-sdk-python=={SDK_VERSION}",
-        ],
-        check=True,
-    )
-    marker.touch()
+    lock_name = f"antom-sdk-venv-{hashlib.sha256(str(SDK_VENV.resolve()).encode()).hexdigest()[:16]}.lock"
+    with open(Path(tempfile.gettempdir()) / lock_name, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.exists():  # built by whoever held the lock before us
+            return python
+        print(f"creating {SDK_VENV} with global-open-sdk-python=={SDK_VERSION} ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(SDK_VENV)], check=True)
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                f"global-open-sdk-python=={SDK_VERSION}",
+            ],
+            check=True,
+        )
+        marker.touch()
     return python
 
 

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 STATUS_TEXT = {
     200: "OK",
@@ -57,7 +58,7 @@ class Request:
         origin = (public_url or f"{environ.get('wsgi.url_scheme', 'http')}://{host}").rstrip("/")
         return cls(
             method=str(environ.get("REQUEST_METHOD", "GET")).upper(),
-            path=str(environ.get("PATH_INFO") or "/"),
+            path=_origin_form(str(environ.get("PATH_INFO") or "/")),
             headers=headers,
             body=body,
             origin=origin,
@@ -69,6 +70,17 @@ class Request:
         if not self.body.strip():
             return {}
         return json.loads(self.body)
+
+
+def _origin_form(path: str) -> str:
+    """The path of an absolute-form request target (``POST http://host/ams/... HTTP/1.1``).
+
+    Servers must accept that form (RFC 9112, section 3.2.2) and Antom's Python SDK sends it; the
+    stdlib's WSGI server passes it on as ``PATH_INFO`` unchanged.
+    """
+    if path.startswith(("http://", "https://")):
+        return urlsplit(path).path or "/"
+    return path
 
 
 @dataclass
