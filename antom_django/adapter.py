@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django.utils.module_loading import import_string
+from django.utils.translation import get_language, to_locale
 
 from .client.money import Amount
 from .conf import SETTING_NAME, antom_settings
@@ -35,6 +36,21 @@ class OrderNotFound(Exception):
 
 class OrderNotPayable(Exception):
     """The order exists but this caller may not pay for it (or it needs no payment)."""
+
+
+class OrderNeedsLogin(Exception):
+    """The reference names a user's order and the caller is not logged in: logging in may let them pay.
+
+    Raise it from :meth:`AntomAdapter.resolve_order` instead of :class:`OrderNotFound` when your lookup
+    for an anonymous caller finds a user's order; ``POST sessions/`` answers 403 ``login_required``
+    (401 with an authentication class that sends ``WWW-Authenticate``).
+    """
+
+
+SDK_LOCALES = ("en_US", "es_ES", "fr_FR", "nl_NL", "it_IT", "de_DE", "zh_CN", "zh_HK", "pt_PT", "ro", "pl_PL")
+"""The ``locale`` values Antom's client SDKs accept; anything else shows English."""
+
+_SDK_LOCALE_ALIASES = {"zh_Hant": "zh_HK", "zh_TW": "zh_HK", "zh_Hans": "zh_CN", "pt_BR": "pt_PT"}
 
 
 @dataclass(frozen=True)
@@ -75,6 +91,25 @@ class AntomAdapter:
             return True
         user = getattr(request, "user", None)
         return bool(user is not None and user.is_authenticated and user.pk == info.user.pk)
+
+    def needs_login(self, request: HttpRequest, info: OrderInfo) -> bool:
+        """When :meth:`can_pay` says no, is it because the caller should log in? Default: a user's order
+        and an anonymous caller."""
+        user = getattr(request, "user", None)
+        return info.user is not None and not (user is not None and user.is_authenticated)
+
+    def get_locale(self, request: HttpRequest, info: OrderInfo) -> str | None:
+        """The ``locale`` hint for the client SDKs (``en_US``, ``zh_HK``, ...; ``None`` lets the SDK choose).
+
+        Default: Django's active language (``LocaleMiddleware``, ``LANGUAGE_CODE``) when the SDKs support it,
+        else the supported locale of the same language, else ``None``.
+        """
+        name = to_locale(get_language() or "")
+        name = _SDK_LOCALE_ALIASES.get(name, name)
+        if name in SDK_LOCALES:
+            return name
+        language = name.split("_")[0]
+        return next((known for known in SDK_LOCALES if known.split("_")[0] == language), None)
 
     def can_view_payment(self, request: HttpRequest, payment: Payment) -> bool:
         """May this caller see a payment's status? Default: its owner, staff, or the guest session that made it."""

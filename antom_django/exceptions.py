@@ -52,3 +52,25 @@ class GatewayRefused(PaymentError):
 
 class PaymentSessionError(GatewayRefused):
     """Antom refused to create the payment session (``resultStatus`` F); the payment is FAILED."""
+
+
+# -- checkout (services.open_session): why an order gets no session now ---------
+
+
+class OrderAlreadyPaid(PaymentError):
+    """The order has a paid payment (authorized, captured or refunded): it gets no new session."""
+
+
+class PaymentInProgress(PaymentError):
+    """A payment of the order is still being decided by Antom (its session expired): wait for its result."""
+
+
+class OrderChanged(PaymentError):
+    """The order's amount changed while a payment for the old amount was open, and that one could not be cancelled."""
+
+
+class PaymentOutcomeUnknown(PaymentError):
+    """Antom's answer is unknown (U, timeout, 5xx, unreadable); asking again is safe and reuses the same payment.
+
+    The client's :class:`~antom_django.client.AntomOutcomeUnknown` is the ``__cause__``.
+    """

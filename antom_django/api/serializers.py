@@ -31,14 +31,26 @@ class SessionRequestSerializer(serializers.Serializer):
 
 
 class SessionResponseSerializer(serializers.Serializer):
-    """What Antom's web SDK needs to render the checkout, plus the id for the result page."""
+    """What Antom's web, iOS and Android SDKs need to render the checkout, plus the id for the result page."""
 
     paymentRequestId = serializers.CharField(help_text="Our id for this payment; poll payments/<id>/ with it.")  # noqa: N815
     paymentSessionId = serializers.CharField()  # noqa: N815
-    paymentSessionData = serializers.CharField(help_text="Pass to AMSCashierPayment.createComponent().")  # noqa: N815
+    paymentSessionData = serializers.CharField(  # noqa: N815
+        help_text="The SDKs' `sessionData` (web createComponent, iOS / Android createComponent / mountComponent)."
+    )
     paymentSessionExpiryTime = serializers.DateTimeField(allow_null=True)  # noqa: N815
     referenceOrderId = serializers.CharField()  # noqa: N815
     amount = AmountSerializer()
+    environment = serializers.ChoiceField(
+        choices=["sandbox", "prod"],
+        help_text="The SDKs' environment: web `environment`; iOS and Android option `sandbox` = "
+        "`environment == 'sandbox'`. Must match the environment the session was created in.",
+    )
+    locale = serializers.CharField(
+        allow_null=True,
+        help_text='Language hint for the SDKs (web `locale`, e.g. en_US; Android `new Locale("en", "US")`); '
+        "null: the SDK's default (English).",
+    )
     reused = serializers.BooleanField(help_text="True when an unexpired session of this order was returned again.")
 
 

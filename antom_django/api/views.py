@@ -9,7 +9,7 @@ from typing import Any
 from django.db import DatabaseError, DataError, connection, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from rest_framework import status
-from rest_framework.exceptions import AuthenticationFailed, NotFound, PermissionDenied
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, NotFound, PermissionDenied
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.permissions import AllowAny, BasePermission
@@ -20,7 +20,7 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from .. import services
-from ..adapter import OrderNotFound, OrderNotPayable, get_adapter
+from ..adapter import OrderNeedsLogin, OrderNotFound, OrderNotPayable, get_adapter
 from ..client.errors import AntomError
 from ..client.types import ACK_BODY
 from ..conf import antom_settings
@@ -88,17 +88,19 @@ ERRORS = {
 }
 
 
+LOGIN_REQUIRED = "This order belongs to a user: log in to pay for it."
+
+
 class SessionView(NonAtomicAPIView):
     """``POST sessions/``: a payment session for one of the shop's orders.
 
-    Rule for an order that already has payments, checked under a per-order lock:
-    a paid one (authorized, captured or refunded) → 409 ``order_already_paid``;
-    a pending one with an unexpired session for the same amount → that session
-    again (200, ``reused: true``); a pending one for another amount → cancelled,
-    then a new session; one whose session creation had an unknown outcome → the
-    same request id is retried; one whose session expired → Antom is asked first
-    (paid → 409, still processing → 409 ``payment_in_progress``); otherwise a
-    new payment and session (201).
+    The rule for an order that already has payments is :func:`antom_django.services.open_session`
+    (under a per-order lock): a paid one → 409 ``order_already_paid``; a pending one with a usable
+    session for the same amount → that session again (200, ``reused: true``); a pending one for another
+    amount → cancelled, then a new session (409 ``order_changed`` if it cannot be); one whose session
+    request had an unknown outcome → the identical request retried; one whose session expired → Antom
+    is asked first (paid → 409, still processing → 409 ``payment_in_progress``); otherwise a new
+    payment and session (201).
     """
 
     endpoint = "sessions"
@@ -112,7 +114,19 @@ class SessionView(NonAtomicAPIView):
             201: OpenApiResponse(SessionResponseSerializer, description="A new payment session."),
             200: OpenApiResponse(SessionResponseSerializer, description="The order's live session, reused."),
             **ERRORS,
-            409: OpenApiResponse(ErrorSerializer, description="Already paid, or a payment is under way."),
+            401: OpenApiResponse(
+                ErrorSerializer,
+                description="Authentication required (per your permission classes), or `login_required`: "
+                "a user's order and no logged-in caller (403 with session authentication).",
+            ),
+            403: OpenApiResponse(
+                ErrorSerializer,
+                description="`not_allowed`: this caller may not pay for it; `login_required`: log in to pay "
+                "for this user's order.",
+            ),
+            409: OpenApiResponse(
+                ErrorSerializer, description="Already paid, a payment is under way, or the order changed."
+            ),
             415: OpenApiResponse(ErrorSerializer, description="Not application/json."),
             502: OpenApiResponse(ErrorSerializer, description="Antom refused to create the session."),
             503: OpenApiResponse(ErrorSerializer, description="Antom's answer is unknown; retry."),
@@ -127,13 +141,18 @@ class SessionView(NonAtomicAPIView):
             info = adapter.resolve_order(request, form.validated_data["referenceOrderId"])
         except OrderNotFound as exc:
             raise NotFound(str(exc) or "No such order.", code="order_not_found") from None
+        except OrderNeedsLogin as exc:
+            raise NotAuthenticated(str(exc) or LOGIN_REQUIRED, code="login_required") from None
         except OrderNotPayable as exc:
             raise Conflict(str(exc) or "This order cannot be paid.", "order_not_payable") from None
         if not adapter.can_pay(request, info):
+            if adapter.needs_login(request, info):
+                raise NotAuthenticated(LOGIN_REQUIRED, code="login_required")
             raise PermissionDenied("You may not pay for this order.", code="not_allowed")
         payment, reused = sessions.open_session(request, adapter, info)
         adapter.remember_payment(request, payment)
-        body = SessionResponseSerializer(sessions.session_body(payment, reused=reused)).data
+        answer = sessions.session_body(payment, reused=reused, locale=adapter.get_locale(request, info))
+        body = SessionResponseSerializer(answer).data
         return Response(body, status=status.HTTP_200_OK if reused else status.HTTP_201_CREATED)
 
 

@@ -129,6 +129,12 @@ class Payment(TimeStampedModel):
         blank=True,
         help_text="When a cancel (void) was sent and not yet refused; captures wait while it is set.",
     )
+    session_request = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What the createPaymentSession request is built from (URLs, goods, buyer, description), "
+        "saved before the first call so a retry sends the identical body.",
+    )
     session_response = models.JSONField(
         default=dict, blank=True, help_text="Raw createPaymentSession answer (result and ids)."
     )

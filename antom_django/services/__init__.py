@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from ..models import Source
 from .actions import cancel, capture, refund, retry_capture, retry_refund
+from .checkout import OpenedSession, open_session, order_lock
 from .notifications import apply_notification, dedupe_key, mark_error
 from .queue import apply_pending_notifications
 from .results import PaymentFact, apply_payment_result, claim_inquiry, clear_review, sync_payment
-from .sessions import retry_session, session_is_usable, start_payment
+from .sessions import SESSION_REUSE_MARGIN, retry_session, session_is_usable, start_payment
 
 __all__ = [
+    "SESSION_REUSE_MARGIN",
+    "OpenedSession",
     "PaymentFact",
     "Source",
     "apply_notification",
@@ -28,6 +31,8 @@ __all__ = [
     "clear_review",
     "dedupe_key",
     "mark_error",
+    "open_session",
+    "order_lock",
     "refund",
     "retry_capture",
     "retry_refund",

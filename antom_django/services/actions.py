@@ -170,15 +170,22 @@ def _settle_answer(
 # -- cancel -------------------------------------------------------------------
 
 
+NOTHING_TO_CANCEL = "ORDER_NOT_EXIST"
+"""Antom's F to a cancel of a payment it has no record of."""
+
+
 def cancel(
     payment: Payment, *, source: str = Source.API, user: Any = None, client: AntomClient | None = None
 ) -> Payment:
     """Cancel a payment whose money has not been captured (void the authorization).
 
-    Returns the payment CANCELLED. Antom's F raises :class:`GatewayRefused`; an unknown
-    outcome re-raises :class:`~antom_django.client.AntomOutcomeUnknown` with the cancel still
-    marked in flight (``cancel_requested_at``), which blocks captures until an inquiry
-    or a retried cancel settles it.
+    Returns the payment CANCELLED. Antom's F raises :class:`GatewayRefused`, except ORDER_NOT_EXIST for a
+    payment whose session request never had a known outcome (INITIATED): Antom has nothing to cancel, so
+    the payment is closed here (CANCELLED, on the timeline). An unknown outcome re-raises
+    :class:`~antom_django.client.AntomOutcomeUnknown` with the cancel marked in flight
+    (``cancel_requested_at``), which blocks captures until it is settled: call ``cancel`` again (the same
+    request is sent again) or :func:`~antom_django.services.sync_payment` (which clears the mark when
+    Antom has no cancel of the payment).
     """
     antom = get_client(client)
     ctx = Ctx(source=source, user=user)
@@ -190,14 +197,21 @@ def cancel(
             raise InvalidTransition(f"cannot cancel a payment that is {locked.status}", payment=locked)
         if locked.captures.filter(status__in=[C.SUCCEEDED, C.PENDING]).exists():
             raise InvalidTransition("money was captured or a capture is in flight; refund instead", payment=locked)
-        locked.cancel_requested_at = timezone.now()
-        locked.save(update_fields=["cancel_requested_at", "updated_at"])
-        record(locked, PaymentEvent.Kind.REQUEST, ctx, operation="cancel")
+        resend = locked.cancel_requested_at is not None
+        if not resend:
+            locked.cancel_requested_at = timezone.now()
+            locked.save(update_fields=["cancel_requested_at", "updated_at"])
+        record(locked, PaymentEvent.Kind.REQUEST, ctx, operation="cancel", resend=resend or None)
     try:
         answer = antom.cancel(**payment_ref(locked))
     except AntomFailed as exc:
         with atomic():
             locked = lock(payment)
+            if exc.result_code == NOTHING_TO_CANCEL and locked.status == P.INITIATED and not locked.payment_id:
+                locked.cancel_requested_at = None
+                locked.save(update_fields=["cancel_requested_at", "updated_at"])
+                move(locked, P.CANCELLED, ctx, result_code=exc.result_code, note="Antom has no such payment")
+                return locked
             locked.cancel_requested_at = None
             locked.save(update_fields=["cancel_requested_at", "updated_at"])
             record(locked, PaymentEvent.Kind.REQUEST, ctx, operation="cancel", refused=exc.result_code or "F")

@@ -25,6 +25,7 @@ from .ledger import adopt_capture, adopt_refund, amount_mismatch, find_capture, 
 if TYPE_CHECKING:
     from ..client.api import AntomClient
     from ..client.money import Amount
+    from ..client.types import PaymentInquiry
     from ..models import Notification
 
 logger = logging.getLogger("antom_django.services")
@@ -300,12 +301,29 @@ def sync_payment(
         # that changes nothing writes the time alone, leaving updated_at as it was.
         with batched(locked, ctx):
             apply_locked(locked, answer.raw, ctx)
+            forget_lost_cancel(locked, answer, ctx)
             changed = bool(ctx.unsaved)
             if changed:
                 save_payment(locked, ctx, "last_inquiry_at")
         if not changed:
             locked.save(update_fields=["last_inquiry_at"])
     return locked
+
+
+def forget_lost_cancel(payment: Payment, answer: PaymentInquiry, ctx: Ctx) -> None:
+    """A cancel whose answer was lost (U, timeout, 5xx) and that Antom does not know of stops blocking captures.
+
+    Antom's inquiry shows the payment not cancelled and no CANCEL / VOID among its transactions; the mark
+    goes, on the timeline. A cancel still on its way then loses to a capture at Antom, or the other way
+    round: Antom refuses the second, so no money moves twice.
+    """
+    if payment.cancel_requested_at is None or payment.status == P.CANCELLED:
+        return
+    if answer.payment_status == "CANCELLED" or any(tx.type in ("CANCEL", "VOID") for tx in answer.transactions):
+        return
+    record(payment, PaymentEvent.Kind.REQUEST, ctx, operation="cancel", cleared="Antom has no cancel of this payment")
+    payment.cancel_requested_at = None
+    save_payment(payment, ctx, "cancel_requested_at")
 
 
 def clear_review(payment: Payment, *, note: str = "", source: str = Source.ADMIN, user: Any = None) -> Payment:

@@ -41,6 +41,17 @@ def test_schema_is_served(client: Any) -> None:
     assert served["paths"] == build_schema()["paths"]
 
 
+def test_the_session_answer_carries_what_the_client_sdks_need() -> None:
+    schemas = build_schema()["components"]["schemas"]
+    answer = schemas["SessionResponse"]
+    needed = {"paymentSessionData", "paymentSessionExpiryTime", "environment", "locale", "paymentRequestId"}
+    assert needed <= set(answer["required"])
+    assert schemas["EnvironmentEnum"]["enum"] == ["sandbox", "prod"]
+    assert answer["properties"]["locale"]["nullable"] is True
+    responses = build_schema()["paths"]["/antom/sessions/"]["post"]["responses"]
+    assert "login_required" in responses["403"]["description"]
+
+
 # Loaded through the served endpoint, as a client of the API would.
 fuzz = schemathesis.openapi.from_wsgi("/antom/schema/", get_wsgi_application())
 

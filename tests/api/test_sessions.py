@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.http import HttpRequest
 from django.test import Client, override_settings
-from django.utils import timezone
+from django.utils import timezone, translation
+from rest_framework.authentication import BasicAuthentication
 
+from antom_django import services
+from antom_django.adapter import AntomAdapter, OrderInfo
+from antom_django.api.views import SessionView
+from antom_django.client import Amount
+from antom_django.exceptions import OrderAlreadyPaid
 from antom_django.models import Payment
 from tests.api.shop import ORDERS, add_order
 from tests.concurrency import race
@@ -42,6 +50,8 @@ def test_creates_a_session_with_the_amount_from_the_order(antom_sandbox: Any, bu
     assert body["paymentSessionData"] and body["paymentSessionId"] and body["paymentSessionExpiryTime"]
     assert body["amount"] == {"currency": "SGD", "value": "4200"}
     assert body["reused"] is False
+    # What Antom's web, iOS and Android SDKs are initialised with besides the session data.
+    assert (body["environment"], body["locale"]) == ("sandbox", "en_US")
     payment = Payment.objects.get(payment_request_id=body["paymentRequestId"])
     assert (payment.amount, payment.currency, payment.status) == (4200, "SGD", Payment.Status.PENDING)
     assert payment.user == buyer
@@ -201,8 +211,90 @@ def test_someone_elses_order(buyer: Any, django_user_model: Any) -> None:
     response = create(other, "order-1")
     assert response.status_code == 403
     assert response.json()["code"] == "not_allowed"
-    assert create(Client(), "order-1").status_code == 403
+    anonymous = create(Client(), "order-1")
+    assert anonymous.status_code == 403
+    assert anonymous.json()["code"] == "login_required"  # not "not_allowed": logging in would let them pay
     assert Payment.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_shop_that_scopes_orders_to_the_user_asks_anonymous_buyers_to_log_in(
+    buyer: Any, django_user_model: Any
+) -> None:
+    add_order("order-1", 4200, owner=buyer, scoped=True)
+    anonymous = create(Client(), "order-1")
+    assert anonymous.status_code == 403
+    assert anonymous.json() == {"detail": "Log in to pay for this order.", "code": "login_required"}
+    other = Client()
+    other.force_login(django_user_model.objects.create_user("other"))
+    assert create(other, "order-1").json()["code"] == "order_not_found"
+    assert Payment.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_login_required_is_a_401_with_an_authentication_that_challenges(
+    buyer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_order("order-1", 4200, owner=buyer, scoped=True)
+    monkeypatch.setattr(SessionView, "authentication_classes", [BasicAuthentication])
+    response = create(Client(), "order-1")
+    assert response.status_code == 401
+    assert response.json()["code"] == "login_required"
+    assert response["WWW-Authenticate"].startswith("Basic")
+
+
+@pytest.mark.django_db
+def test_environment_and_locale_follow_the_settings(antom_sandbox: Any, buyer: Any, buyer_client: Client) -> None:
+    add_order("order-1", 4200, owner=buyer)
+    assert create(buyer_client, "order-1").status_code == 201
+    with override_settings(ANTOM={**settings.ANTOM, "ENVIRONMENT": "production"}, LANGUAGE_CODE="zh-hant"):
+        reused = create(buyer_client, "order-1")  # reused: no call to Antom in the other environment
+    assert reused.status_code == 200
+    assert (reused.json()["environment"], reused.json()["locale"]) == ("prod", "zh_HK")
+
+
+@pytest.mark.parametrize(
+    ("language", "locale"),
+    [("en-us", "en_US"), ("fr", "fr_FR"), ("pt-br", "pt_PT"), ("ro", "ro"), ("ja", None)],
+)
+def test_locale_hint_from_the_active_language(language: str, locale: str | None) -> None:
+    info = OrderInfo(reference_order_id="o", amount=Amount("SGD", 1), description="")
+    with translation.override(language):
+        assert AntomAdapter().get_locale(HttpRequest(), info) == locale
+
+
+@pytest.mark.django_db
+def test_a_python_caller_gets_the_same_rule(antom_sandbox: Any, buyer: Any, buyer_client: Client) -> None:
+    add_order("order-1", 4200, owner=buyer)
+    info = OrderInfo(reference_order_id="order-1", amount=Amount("SGD", 4200), description="Order order-1")
+    first = services.open_session(info, user=buyer)
+    assert first.reused is False and first.payment.status == Payment.Status.PENDING
+    assert first.payment.session_request["redirect_url"] == settings.ANTOM["REDIRECT_URL"]
+    # The view hands out the session the shell opened, and vice versa.
+    assert create(buyer_client, "order-1").json()["paymentRequestId"] == first.payment.payment_request_id
+    again = services.open_session(info)
+    assert again == (first.payment, True)
+    antom_sandbox.pay(first.payment.session_data)
+    services.sync_payment(first.payment)
+    with pytest.raises(OrderAlreadyPaid) as refused:
+        services.open_session(info)
+    assert refused.value.payment == first.payment
+    assert create(buyer_client, "order-1").json()["code"] == "order_already_paid"
+
+
+@pytest.mark.django_db
+def test_one_rule_for_a_usable_session() -> None:
+    def payment(status: str, expires_in: float | None, data: str = "session-data") -> Payment:
+        expires = timezone.now() + timedelta(seconds=expires_in) if expires_in is not None else None
+        return Payment(status=status, session_data=data, session_expires_at=expires, amount=1, currency="SGD")
+
+    assert services.session_is_usable(payment(Payment.Status.PENDING, 600))
+    assert services.session_is_usable(payment(Payment.Status.PROCESSING, None))
+    assert not services.session_is_usable(payment(Payment.Status.PENDING, 60))  # under the 2-minute margin
+    assert services.session_is_usable(payment(Payment.Status.PENDING, 60), margin=timedelta(0))
+    assert not services.session_is_usable(payment(Payment.Status.PENDING, 600, data=""))
+    assert not services.session_is_usable(payment(Payment.Status.INITIATED, 600))
+    assert not services.session_is_usable(payment(Payment.Status.AUTHORIZED, 600))
 
 
 @pytest.mark.django_db

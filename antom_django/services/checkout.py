@@ -1,0 +1,182 @@
+"""The checkout rule: which payment session the buyer of one order gets, decided under a per-order lock.
+
+``POST sessions/`` is this function and an HTTP mapping of its exceptions; a Celery task, the admin or
+the shell calling :func:`open_session` get exactly the same rule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from django.db import connection
+
+from ..client.errors import AntomError, AntomOutcomeUnknown
+from ..exceptions import (
+    OrderAlreadyPaid,
+    OrderChanged,
+    PaymentError,
+    PaymentInProgress,
+    PaymentOutcomeUnknown,
+)
+from ..models import Payment, Source
+from .actions import cancel
+from .context import Ctx, get_client
+from .results import sync_payment
+from .sessions import new_payment, request_session, retry_session, session_is_usable
+
+if TYPE_CHECKING:
+    from ..adapter import OrderInfo
+    from ..client.api import AntomClient
+
+_local_locks: dict[str, threading.Lock] = {}
+_local_guard = threading.Lock()
+
+
+class OpenedSession(NamedTuple):
+    """The payment whose session the buyer should use, and whether it was handed out before."""
+
+    payment: Payment
+    reused: bool
+
+
+def open_session(
+    info: OrderInfo,
+    *,
+    redirect_url: str | None = None,
+    notify_url: str | None = None,
+    user: Any = None,
+    source: str = Source.API,
+    client: AntomClient | None = None,
+) -> OpenedSession:
+    """The payment session for one merchant order, under the order's lock; the order's earlier payments decide.
+
+    - a paid one (authorized, captured, refunded) → :class:`~antom_django.exceptions.OrderAlreadyPaid`;
+    - a pending one for another amount (the cart changed) → cancelled at Antom (one Antom does not know
+      is closed here), then the next rule applies; a cancel refused or unanswered →
+      :class:`~antom_django.exceptions.OrderChanged`;
+    - one whose session request had an unknown outcome (INITIATED) → the same request sent again;
+    - one with a usable session (:func:`~antom_django.services.session_is_usable`) → reused;
+    - one whose session expired → Antom is asked (inquiryPayment): paid → ``OrderAlreadyPaid``,
+      still deciding → :class:`~antom_django.exceptions.PaymentInProgress`;
+    - otherwise a new payment and session (``redirect_url`` / ``notify_url`` default to the settings).
+
+    Antom's F to the session request raises :class:`~antom_django.exceptions.PaymentSessionError` (the
+    payment FAILED); an unknown outcome raises :class:`~antom_django.exceptions.PaymentOutcomeUnknown`
+    (call again: the same payment and request are used). Every exception carries the payment concerned.
+    """
+    ctx = Ctx(source=source, user=user)
+    with order_lock(info.reference_order_id):
+        existing = list(Payment.objects.filter(reference_order_id=info.reference_order_id).order_by("-created_at"))
+        _refuse_if_paid(existing)
+        for payment in existing:
+            if not payment.is_pending:
+                continue
+            if payment.money != info.amount:
+                _retire(payment, ctx, client)
+                continue
+            if payment.status == Payment.Status.INITIATED:
+                retry = partial(
+                    retry_session,
+                    payment,
+                    buyer=info.buyer,
+                    goods=info.goods,
+                    redirect_url=redirect_url,
+                    notify_url=notify_url,
+                    source=source,
+                    user=user,
+                    client=client,
+                )
+                return OpenedSession(_known(payment, retry), reused=False)
+            if session_is_usable(payment):
+                return OpenedSession(payment, reused=True)
+            # Its session expired: the buyer may still have paid at the last moment, so ask Antom first.
+            _settle_expired(payment, source, user, client)
+        fresh = new_payment(
+            amount=info.amount,
+            reference_order_id=info.reference_order_id,
+            description=info.description,
+            order=info.order,
+            user=user,
+            buyer=info.buyer,
+            goods=info.goods,
+            redirect_url=redirect_url,
+            notify_url=notify_url,
+        )
+        return OpenedSession(_known(fresh, lambda: request_session(fresh, ctx, get_client(client))), reused=False)
+
+
+def _refuse_if_paid(payments: list[Payment]) -> None:
+    for payment in payments:
+        if payment.is_paid:
+            raise OrderAlreadyPaid("This order is already paid.", payment=payment)
+
+
+def _retire(payment: Payment, ctx: Ctx, client: AntomClient | None) -> None:
+    """The order's amount changed under an open payment: cancel it so it cannot be paid as well."""
+    try:
+        cancel(payment, source=ctx.source, user=ctx.user, client=client)
+    except (PaymentError, AntomError) as exc:
+        raise OrderChanged(
+            f"The order changed while a session for the old amount was open, and it could not be cancelled: {exc}",
+            payment=payment,
+        ) from exc
+
+
+def _known(payment: Payment, run: Callable[[], Payment]) -> Payment:
+    """Run a session request, turning the client's unknown outcome into the domain's (with the payment)."""
+    try:
+        return run()
+    except AntomOutcomeUnknown as exc:
+        raise PaymentOutcomeUnknown(
+            f"Antom's answer is unknown ({type(exc).__name__}); retry and the same payment is used.", payment=payment
+        ) from exc
+
+
+def _settle_expired(payment: Payment, source: str, user: Any, client: AntomClient | None) -> None:
+    try:
+        payment = sync_payment(payment, source=source, user=user, client=client)  # the refreshed payment
+    except AntomOutcomeUnknown as exc:
+        raise PaymentOutcomeUnknown(
+            f"Could not confirm the outcome of this order's expired payment ({type(exc).__name__}); retry.",
+            payment=payment,
+        ) from exc
+    _refuse_if_paid([payment])
+    if payment.is_pending:
+        raise PaymentInProgress(
+            "A payment for this order is still being processed; wait for its result.", payment=payment
+        )
+
+
+def _lock_key(reference: str) -> int:
+    digest = hashlib.blake2b(f"antom_django.order:{reference}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@contextmanager
+def order_lock(reference: str) -> Iterator[None]:
+    """Serialize checkout per order, across processes on PostgreSQL.
+
+    A session-level advisory lock (not a transaction) because the payment row
+    must commit before Antom is called, inside the locked section; a second
+    caller waits, then finds and reuses the first caller's session.
+    """
+    if connection.vendor == "postgresql":
+        key = _lock_key(reference)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+        return
+    # Other databases: serialize within this process (SQLite has one writer anyway).
+    with _local_guard:
+        lock = _local_locks.setdefault(reference, threading.Lock())
+    with lock:
+        yield
