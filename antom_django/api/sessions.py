@@ -31,9 +31,8 @@ SDK_ENVIRONMENTS = {True: "sandbox", False: "prod"}
 
 def open_session(request: Any, adapter: AntomAdapter, info: OrderInfo) -> services.OpenedSession:
     """The order's session by the service's rule, for the caller (the adapter gives the URLs)."""
-    user = info.user
-    if user is None and getattr(request, "user", None) is not None and request.user.is_authenticated:
-        user = request.user
+    caller = getattr(request, "user", None)
+    user = caller if caller is not None and caller.is_authenticated else None
     try:
         return services.open_session(
             info,

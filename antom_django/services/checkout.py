@@ -63,12 +63,14 @@ def open_session(
     - one with a usable session (:func:`~antom_django.services.session_is_usable`) → reused;
     - one whose session expired → Antom is asked (inquiryPayment): paid → ``OrderAlreadyPaid``,
       still deciding → :class:`~antom_django.exceptions.PaymentInProgress`;
-    - otherwise a new payment and session (``redirect_url`` / ``notify_url`` default to the settings).
+    - otherwise a new payment and session (``redirect_url`` / ``notify_url`` default to the settings),
+      for ``info.user``, else ``user`` (who asks; also on the timeline).
 
     Antom's F to the session request raises :class:`~antom_django.exceptions.PaymentSessionError` (the
     payment FAILED); an unknown outcome raises :class:`~antom_django.exceptions.PaymentOutcomeUnknown`
     (call again: the same payment and request are used). Every exception carries the payment concerned.
     """
+    user = info.user if info.user is not None else user
     ctx = Ctx(source=source, user=user)
     with order_lock(info.reference_order_id):
         existing = list(Payment.objects.filter(reference_order_id=info.reference_order_id).order_by("-created_at"))
@@ -96,6 +98,7 @@ def open_session(
                 return OpenedSession(payment, reused=True)
             # Its session expired: the buyer may still have paid at the last moment, so ask Antom first.
             _settle_expired(payment, source, user, client)
+        antom = get_client(client)  # before the payment exists: a configuration error leaves nothing behind
         fresh = new_payment(
             amount=info.amount,
             reference_order_id=info.reference_order_id,
@@ -107,7 +110,7 @@ def open_session(
             redirect_url=redirect_url,
             notify_url=notify_url,
         )
-        return OpenedSession(_known(fresh, lambda: request_session(fresh, ctx, get_client(client))), reused=False)
+        return OpenedSession(_known(fresh, lambda: request_session(fresh, ctx, antom)), reused=False)
 
 
 def _refuse_if_paid(payments: list[Payment]) -> None:

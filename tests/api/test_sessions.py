@@ -266,9 +266,10 @@ def test_locale_hint_from_the_active_language(language: str, locale: str | None)
 @pytest.mark.django_db
 def test_a_python_caller_gets_the_same_rule(antom_sandbox: Any, buyer: Any, buyer_client: Client) -> None:
     add_order("order-1", 4200, owner=buyer)
-    info = OrderInfo(reference_order_id="order-1", amount=Amount("SGD", 4200), description="Order order-1")
-    first = services.open_session(info, user=buyer)
+    info = OrderInfo(reference_order_id="order-1", amount=Amount("SGD", 4200), description="Order order-1", user=buyer)
+    first = services.open_session(info)
     assert first.reused is False and first.payment.status == Payment.Status.PENDING
+    assert first.payment.user == buyer
     assert first.payment.session_request["redirect_url"] == settings.ANTOM["REDIRECT_URL"]
     # The view hands out the session the shell opened, and vice versa.
     assert create(buyer_client, "order-1").json()["paymentRequestId"] == first.payment.payment_request_id

@@ -20,7 +20,7 @@ from django.test import Client, override_settings
 from antom_django import services
 from antom_django.client import Amount, AntomClient, AntomFailed, AntomOutcomeUnknown
 from antom_django.conf import antom_settings
-from antom_django.exceptions import InvalidTransition
+from antom_django.exceptions import GatewayRefused, InvalidTransition
 from antom_django.models import Capture, Payment, PaymentEvent
 from antom_django.sandbox import SandboxServer
 from antom_django.sandbox.faults import FAULT_HEADER
@@ -175,6 +175,18 @@ def test_changed_cart_whose_cancel_is_unanswered_is_409_then_goes_through(
     assert refused.status_code == 409
     assert refused.json()["code"] == "order_changed"
     assert create(guest, "order-1").status_code == 201  # the cancel is sent again
+
+
+@pytest.mark.django_db
+def test_no_such_order_closes_only_a_payment_antom_never_acknowledged(antom_sandbox: SandboxServer) -> None:
+    # A session Antom gave us (PENDING) that it then says it does not know is a contradiction: not closed here.
+    payment = Payment.objects.create(
+        amount=4200, currency="SGD", reference_order_id="order-1", status=P.PENDING, session_data="data"
+    )
+    with pytest.raises(GatewayRefused, match="ORDER_NOT_EXIST"):
+        services.cancel(payment)
+    payment.refresh_from_db()
+    assert (payment.status, payment.cancel_requested_at) == (P.PENDING, None)
 
 
 # -- cancel with an unknown outcome never blocks captures forever ---------------------------------------------
