@@ -112,7 +112,8 @@ def _credentials(raw: dict[str, Any]) -> list[CheckMessage]:
                 "antom_django.E004",
                 f"{SETTING_NAME}: {exc.message}.",
                 hint="Give the merchant RSA private key as base64 DER (PKCS#8 or PKCS#1) or PEM, "
-                "inline in PRIVATE_KEY or as a path in PRIVATE_KEY_FILE.",
+                "inline in PRIVATE_KEY or as a path in PRIVATE_KEY_FILE. "
+                "'python manage.py antom_keys --out keys/' generates a key pair.",
             )
         )
     try:
@@ -123,7 +124,9 @@ def _credentials(raw: dict[str, Any]) -> list[CheckMessage]:
                 "antom_django.E005",
                 f"{SETTING_NAME}: {exc.message}.",
                 hint="Give Antom's RSA public key (from the Dashboard) as base64 DER or PEM, "
-                "inline in ANTOM_PUBLIC_KEY or as a path in ANTOM_PUBLIC_KEY_FILE.",
+                "inline in ANTOM_PUBLIC_KEY or as a path in ANTOM_PUBLIC_KEY_FILE. "
+                "For the sandbox simulator, 'python manage.py antom_sandbox --init' writes its "
+                "antom_sandbox_public_key.pem.",
             )
         )
     if private is not None and public is not None and public_der_b64(private) == public_der_b64(public):
