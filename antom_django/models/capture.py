@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from ..client.money import format_amount
 from .base import new_capture_request_id
+from .event import PaymentEvent
 from .ledger import LedgerRow
 
 
@@ -41,6 +44,41 @@ class Capture(LedgerRow):
     class Meta(LedgerRow.Meta):
         verbose_name = _("capture")
         verbose_name_plural = _("captures")
+
+    noun = "capture"
+    event_kind = PaymentEvent.Kind.CAPTURE
+
+    @property
+    def request_id(self) -> str:
+        return self.capture_request_id
+
+    @request_id.setter
+    def request_id(self, value: str) -> None:
+        self.capture_request_id = value
+
+    @property
+    def antom_id(self) -> str:
+        return self.capture_id
+
+    @antom_id.setter
+    def antom_id(self, value: str) -> None:
+        self.capture_id = value
+
+    @property
+    def settled_at(self) -> datetime | None:
+        return self.captured_at
+
+    @settled_at.setter
+    def settled_at(self, value: datetime | None) -> None:
+        self.captured_at = value
+
+    @classmethod
+    def with_request_id(cls, value: str) -> models.Q:
+        return models.Q(capture_request_id=value)
+
+    @classmethod
+    def with_antom_id(cls, value: str) -> models.Q:
+        return models.Q(capture_id=value)
 
     def __str__(self) -> str:
         return f"{self.capture_request_id} {format_amount(self.amount, self.currency)} {self.status}"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -44,6 +47,51 @@ class LedgerRow(TimeStampedModel):
         ordering = ["created_at", "pk"]
         constraints = [check_constraint(models.Q(amount__gt=0), "antom_%(class)s_amount_positive")]
 
+    noun: ClassVar[str]
+    """``capture`` / ``refund``: how messages name it (Antom's ``<noun>Id``, the signals' keyword)."""
+    event_kind: ClassVar[str]
+    """The :class:`~antom_django.models.PaymentEvent` kind of its status changes."""
+
     @property
     def money(self) -> Amount:
         return Amount(currency=self.currency, value=self.amount)
+
+    # What the capture and the refund ledger name differently, under one name each: the service layer
+    # treats both through these, never through the columns' own names.
+
+    @property
+    def request_id(self) -> str:
+        """Our ``<noun>RequestId``, fixed before Antom is first asked."""
+        raise NotImplementedError
+
+    @request_id.setter
+    def request_id(self, value: str) -> None:
+        raise NotImplementedError
+
+    @property
+    def antom_id(self) -> str:
+        """Antom's ``<noun>Id``, once known."""
+        raise NotImplementedError
+
+    @antom_id.setter
+    def antom_id(self, value: str) -> None:
+        raise NotImplementedError
+
+    @property
+    def settled_at(self) -> datetime | None:
+        """Antom's ``<noun>Time``."""
+        raise NotImplementedError
+
+    @settled_at.setter
+    def settled_at(self, value: datetime | None) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def with_request_id(cls, value: str) -> models.Q:
+        """The filter for the row with this request id."""
+        raise NotImplementedError
+
+    @classmethod
+    def with_antom_id(cls, value: str) -> models.Q:
+        """The filter for the rows with this Antom id."""
+        raise NotImplementedError

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from ..client.money import format_amount
 from .base import new_refund_request_id
+from .event import PaymentEvent
 from .ledger import LedgerRow
 
 
@@ -32,6 +35,41 @@ class Refund(LedgerRow):
     class Meta(LedgerRow.Meta):
         verbose_name = _("refund")
         verbose_name_plural = _("refunds")
+
+    noun = "refund"
+    event_kind = PaymentEvent.Kind.REFUND
+
+    @property
+    def request_id(self) -> str:
+        return self.refund_request_id
+
+    @request_id.setter
+    def request_id(self, value: str) -> None:
+        self.refund_request_id = value
+
+    @property
+    def antom_id(self) -> str:
+        return self.refund_id
+
+    @antom_id.setter
+    def antom_id(self, value: str) -> None:
+        self.refund_id = value
+
+    @property
+    def settled_at(self) -> datetime | None:
+        return self.refunded_at
+
+    @settled_at.setter
+    def settled_at(self, value: datetime | None) -> None:
+        self.refunded_at = value
+
+    @classmethod
+    def with_request_id(cls, value: str) -> models.Q:
+        return models.Q(refund_request_id=value)
+
+    @classmethod
+    def with_antom_id(cls, value: str) -> models.Q:
+        return models.Q(refund_id=value)
 
     def __str__(self) -> str:
         return f"{self.refund_request_id} {format_amount(self.amount, self.currency)} {self.status}"

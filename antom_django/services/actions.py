@@ -11,20 +11,30 @@ Each follows the same three steps so a crash or timeout can never move money twi
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.utils import timezone
 
 from ..client.errors import AntomFailed, AntomOutcomeUnknown
-from ..client.money import Amount
 from ..client.types import Result
 from ..conf import antom_settings
 from ..exceptions import AmountExceeded, GatewayRefused, InvalidAmount, InvalidTransition
 from ..models import Capture, Payment, PaymentEvent, Refund, Source
-from ..state import CANCELLABLE, CAPTURABLE, REFUNDABLE, ledger_status_from_result
-from .context import Ctx, atomic, get_client, ledger_total, lock, move, payment_ref, record, user_or_none
-from .ledger import settle
+from ..state import CANCELLABLE, CAPTURABLE, REFUNDABLE
+from .context import (
+    Change,
+    Ctx,
+    atomic,
+    changing,
+    get_client,
+    ledger_total,
+    lock,
+    move,
+    payment_ref,
+    record,
+    user_or_none,
+)
+from .ledger import LedgerFact, settle
 
 if TYPE_CHECKING:
     from ..client.api import AntomClient
@@ -118,51 +128,24 @@ def _send_capture(row: Capture, ctx: Ctx, antom: AntomClient) -> Capture:
         )
     except (AntomFailed, AntomOutcomeUnknown) as exc:
         return _settle_answer(row, ctx, exc)
-    return _settle_answer(
-        row,
-        ctx,
-        answer.result,
-        amount=answer.capture_amount,
-        antom_id=answer.capture_id,
-        when=answer.capture_time,
-        raw=answer.raw,
-    )
+    return _settle_answer(row, ctx, LedgerFact.from_capture(answer))
 
 
-def _settle_answer(
-    row: Row,
-    ctx: Ctx,
-    answer: Result | AntomFailed | AntomOutcomeUnknown,
-    *,
-    amount: Amount | None = None,
-    antom_id: str = "",
-    when: datetime | None = None,
-    raw: dict[str, Any] | None = None,
-) -> Row:
+def _settle_answer(row: Row, ctx: Ctx, answer: LedgerFact | AntomFailed | AntomOutcomeUnknown) -> Row:
     """Apply Antom's answer to a capture/refund row under the payment's lock: S or F settles it; an unknown
     outcome (U, timeout, 5xx) leaves it PENDING, on the timeline."""
     with atomic():
-        locked = lock(row.payment)
+        change = Change(lock(row.payment), ctx)
         row.refresh_from_db()
         if isinstance(answer, AntomOutcomeUnknown):
             kind = PaymentEvent.Kind.OUTCOME_UNKNOWN
-            record(locked, kind, ctx, row=row, operation=row._meta.model_name, error=str(answer))
+            record(change.payment, kind, ctx, row=row, operation=row.noun, error=str(answer))
         elif isinstance(answer, AntomFailed):
-            code, message = answer.result_code or "", answer.result_message or ""
-            settle(locked, row, row.Status.FAILED, ctx, result_code=code, result_message=message)
+            result = Result(code=answer.result_code or "", status="F", message=answer.result_message or "")
+            settle(change, row, LedgerFact(target=row.Status.FAILED, result=result))
         else:
-            settle(
-                locked,
-                row,
-                ledger_status_from_result(answer.status),
-                ctx,
-                amount=amount,
-                antom_id=antom_id,
-                result_code=answer.code,
-                result_message=answer.message,
-                when=when,
-                raw=raw,
-            )
+            settle(change, row, answer)
+        change.flush()
     row.refresh_from_db()
     return row
 
@@ -208,9 +191,10 @@ def cancel(
         with atomic():
             locked = lock(payment)
             if exc.result_code == NOTHING_TO_CANCEL and locked.status == P.INITIATED and not locked.payment_id:
-                locked.cancel_requested_at = None
-                locked.save(update_fields=["cancel_requested_at", "updated_at"])
-                move(locked, P.CANCELLED, ctx, result_code=exc.result_code, note="Antom has no such payment")
+                with changing(locked, ctx) as change:
+                    locked.cancel_requested_at = None
+                    change.save("cancel_requested_at")
+                    move(change, P.CANCELLED, result_code=exc.result_code, note="Antom has no such payment")
                 return locked
             locked.cancel_requested_at = None
             locked.save(update_fields=["cancel_requested_at", "updated_at"])
@@ -220,10 +204,9 @@ def cancel(
         with atomic():
             record(lock(payment), PaymentEvent.Kind.OUTCOME_UNKNOWN, ctx, operation="cancel", error=str(exc))
         raise
-    with atomic():
-        locked = lock(payment)
-        move(locked, P.CANCELLED, ctx, cancel_time=str(answer.cancel_time or ""))
-    return locked
+    with atomic(), changing(lock(payment), ctx) as change:
+        move(change, P.CANCELLED, cancel_time=str(answer.cancel_time or ""))
+    return change.payment
 
 
 # -- refund -------------------------------------------------------------------
@@ -285,12 +268,4 @@ def _send_refund(row: Refund, ctx: Ctx, antom: AntomClient) -> Refund:
         )
     except (AntomFailed, AntomOutcomeUnknown) as exc:
         return _settle_answer(row, ctx, exc)
-    return _settle_answer(
-        row,
-        ctx,
-        answer.result,
-        amount=answer.refund_amount,
-        antom_id=answer.refund_id,
-        when=answer.refund_time,
-        raw=answer.raw,
-    )
+    return _settle_answer(row, ctx, LedgerFact.from_refund(answer))

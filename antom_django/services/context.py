@@ -1,10 +1,11 @@
-"""What every state change needs to know: who told us, and the shared helpers that record it."""
+"""What every state change needs: who told us (:class:`Ctx`), where it is written (:class:`Change`), and the
+shared helpers that record it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -22,17 +23,57 @@ if TYPE_CHECKING:
     from ..models import Notification
 
 
-@dataclass
+@dataclass(frozen=True)
 class Ctx:
-    """The source of a fact or request, carried to every event and signal it causes."""
+    """Who told us (or asked): the source, notification and user carried to every event and signal."""
 
     source: str = Source.SYSTEM
     notification: Notification | None = None
     user: Any = None
-    reviews: list[str] = field(default_factory=list)
-    """Review reasons raised while applying (so a notification can record them)."""
-    unsaved: set[str] | None = None
-    """Payment fields changed and not yet written, while a :func:`batched` block is open."""
+
+
+class Change:
+    """One apply to one locked payment: the one place its row is written.
+
+    Every rule that changes the payment marks the fields it set (:meth:`save`) and the review reasons it
+    raised; the apply entry point :meth:`flush`-es once, so a status move and the facts that came with it
+    are one row version. Nothing in between reads the payment row back (ledger totals come from the
+    ledger rows).
+    """
+
+    def __init__(self, payment: Payment, ctx: Ctx) -> None:
+        self.payment = payment
+        self.ctx = ctx
+        self.dirty: set[str] = set()
+        """Payment fields set and not yet written."""
+        self.reviews: list[str] = []
+        """Review reasons raised (so a notification can record them)."""
+
+    def save(self, *fields: str) -> None:
+        """These fields of the payment were set; they are written by :meth:`flush`."""
+        self.dirty.update(fields)
+
+    def flush(self, *also: str) -> bool:
+        """Write the fields set (and ``also``, if any were) with ``updated_at`` in one UPDATE.
+
+        Returns ``False``, writing nothing, when nothing was set.
+        """
+        if not self.dirty:
+            return False
+        now = timezone.now()
+        names = self.dirty.union(also)
+        update_row(Payment, self.payment.pk, {"updated_at": now, **{n: getattr(self.payment, n) for n in names}})
+        self.payment.updated_at = now
+        self.dirty.clear()
+        return True
+
+
+@contextmanager
+def changing(payment: Payment, ctx: Ctx) -> Iterator[Change]:
+    """A :class:`Change` of the locked payment, flushed when the block ends without an error."""
+    change = Change(payment, ctx)
+    yield change
+    change.flush()
 
 
 def get_client(client: AntomClient | None) -> AntomClient:
@@ -44,37 +85,6 @@ def lock(payment: Payment | int) -> Payment:
     """Re-read the payment with its row locked; call inside ``transaction.atomic``."""
     pk = payment.pk if isinstance(payment, Payment) else payment
     return Payment.objects.select_for_update().get(pk=pk)
-
-
-def save_payment(payment: Payment, ctx: Ctx, *fields: str) -> None:
-    """Write these fields of the (locked) payment now, or once when the open :func:`batched` block ends."""
-    if ctx.unsaved is not None:
-        ctx.unsaved.update(fields)
-    else:
-        payment.save(update_fields=[*fields, "updated_at"])
-
-
-def write_fields(payment: Payment, fields: Iterable[str]) -> None:
-    """One UPDATE of just these columns (and ``updated_at``): no full-row save, no model signals."""
-    now = timezone.now()
-    update_row(Payment, payment.pk, {"updated_at": now, **{name: getattr(payment, name) for name in fields}})
-    payment.updated_at = now
-
-
-@contextmanager
-def batched(payment: Payment, ctx: Ctx) -> Iterator[None]:
-    """Collect every change made to the locked payment inside the block and write them in one UPDATE.
-
-    A status move and the facts that came with it are one row version instead of several; nothing in
-    between reads the payment row back from the database (ledger totals come from the ledger rows).
-    """
-    ctx.unsaved = set()
-    try:
-        yield
-        if ctx.unsaved:
-            write_fields(payment, ctx.unsaved)
-    finally:
-        ctx.unsaved = None
 
 
 def payment_ref(payment: Payment) -> dict[str, str]:
@@ -116,28 +126,30 @@ def record(
     return event
 
 
-def flag(payment: Payment, reason: str, ctx: Ctx, **detail: Any) -> None:
+def flag(change: Change, reason: str, **detail: Any) -> None:
     """Mark the payment for review (once per distinct reason) without touching its status."""
-    ctx.reviews.append(reason)
+    payment, ctx = change.payment, change.ctx
+    change.reviews.append(reason)
     if payment.needs_review and reason in payment.review_reason.splitlines():
         return
     payment.needs_review = True
     payment.review_reason = "\n".join(filter(None, [payment.review_reason, reason]))
-    save_payment(payment, ctx, "needs_review", "review_reason")
+    change.save("needs_review", "review_reason")
     record(payment, PaymentEvent.Kind.REVIEW, ctx, reason=reason, **detail)
     signals.send_on_commit(signals.payment_needs_review, payment=payment, source=ctx.source, reason=reason)
 
 
-def move(payment: Payment, target: str, ctx: Ctx, **detail: Any) -> Decision:
+def move(change: Change, target: str, **detail: Any) -> Decision:
     """Move the (locked) payment to ``target`` if the state table allows it; flag contradictions."""
+    payment, ctx = change.payment, change.ctx
     current = payment.status
     decision = decide_payment(current, target)
     if decision is Decision.CONFLICT:
-        flag(payment, f"Antom says {target} but the payment is {current}", ctx, **detail)
+        flag(change, f"Antom says {target} but the payment is {current}", **detail)
     if decision is not Decision.APPLY:
         return decision
     payment.status = target
-    save_payment(payment, ctx, "status")
+    change.save("status")
     record(payment, PaymentEvent.Kind.STATUS, ctx, from_status=current, to_status=target, **detail)
     send = signals.send_on_commit
     send(signals.payment_status_changed, payment=payment, source=ctx.source, from_status=current, to_status=target)

@@ -6,52 +6,87 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db.models import QuerySet
 from django.dispatch import Signal
 
 from .. import signals
 from ..client.money import Amount
-from ..models import Capture, Payment, PaymentEvent, Refund
-from ..state import Decision, decide_ledger, payment_status_from_ledger
-from .context import Ctx, flag, ledger_total, move, record, save_payment
+from ..client.types import CaptureNotification, CaptureResult, RefundNotification, RefundResult, Result, Transaction
+from ..models import Capture, Payment, Refund
+from ..state import (
+    Decision,
+    decide_ledger,
+    ledger_status_from_result,
+    ledger_status_from_transaction,
+    payment_status_from_ledger,
+    refund_status_from_notification,
+)
+from .context import Change, flag, ledger_total, move, record
 
 C = Capture.Status
 R = Refund.Status
 
+SIGNALS: dict[type[Capture | Refund], tuple[Signal, Signal]] = {
+    Capture: (signals.capture_succeeded, signals.capture_failed),
+    Refund: (signals.refund_succeeded, signals.refund_failed),
+}
+"""A ledger → its (succeeded, failed) signals."""
+
 
 @dataclass(frozen=True)
-class Book:
-    """What differs between the capture and the refund ledger where :func:`settle` treats them alike."""
+class LedgerFact:
+    """Antom's statement about one capture or refund, whichever message carried it."""
 
-    noun: str
-    """``capture`` / ``refund``: the keyword naming the row in signals, and Antom's ``<noun>Id``."""
-    request_id: str
-    antom_id: str
-    settled_at: str
-    event: str
-    succeeded: Signal
-    failed: Signal
+    target: str | None
+    """SUCCEEDED or FAILED; ``None``: still unknown."""
+    request_id: str = ""
+    antom_id: str = ""
+    amount: Amount | None = None
+    result: Result | None = None
+    when: datetime | None = None
+    raw: dict[str, Any] | None = None
 
+    @classmethod
+    def from_capture(cls, message: CaptureResult | CaptureNotification) -> LedgerFact:
+        """The capture answer or a CAPTURE_RESULT notification: ``result`` S or F decides."""
+        result = message.result
+        return cls(
+            target=ledger_status_from_result(result.status) if result else None,
+            request_id=message.capture_request_id,
+            antom_id=message.capture_id,
+            amount=message.capture_amount,
+            result=result,
+            when=message.capture_time,
+            raw=message.raw,
+        )
 
-BOOKS: dict[type[Capture | Refund], Book] = {
-    Capture: Book(
-        "capture",
-        "capture_request_id",
-        "capture_id",
-        "captured_at",
-        PaymentEvent.Kind.CAPTURE,
-        signals.capture_succeeded,
-        signals.capture_failed,
-    ),
-    Refund: Book(
-        "refund",
-        "refund_request_id",
-        "refund_id",
-        "refunded_at",
-        PaymentEvent.Kind.REFUND,
-        signals.refund_succeeded,
-        signals.refund_failed,
-    ),
-}
+    @classmethod
+    def from_refund(cls, message: RefundResult | RefundNotification) -> LedgerFact:
+        """The refund answer (``result`` decides) or a REFUND_RESULT notification (``refundStatus`` first)."""
+        result = message.result
+        status = message.refund_status if isinstance(message, RefundNotification) else ""
+        return cls(
+            target=refund_status_from_notification(status, result.status if result else ""),
+            request_id=message.refund_request_id,
+            antom_id=message.refund_id,
+            amount=message.refund_amount,
+            result=result,
+            when=message.refund_time,
+            raw=message.raw,
+        )
+
+    @classmethod
+    def from_transaction(cls, tx: Transaction) -> LedgerFact:
+        """An inquiryPayment ``transactions[]`` item."""
+        return cls(
+            target=ledger_status_from_transaction(tx.status, tx.result.status if tx.result else None),
+            request_id=tx.request_id,
+            antom_id=tx.id,
+            amount=tx.amount,
+            result=tx.result,
+            when=tx.time,
+            raw=tx.raw,
+        )
 
 
 def amount_mismatch(expected: Amount, told: Amount | None) -> str:
@@ -61,62 +96,107 @@ def amount_mismatch(expected: Amount, told: Amount | None) -> str:
     return f"Antom's amount {told} differs from ours {expected}"
 
 
-def settle(
-    payment: Payment,
-    row: Capture | Refund,
-    target: str | None,
-    ctx: Ctx,
-    *,
-    amount: Amount | None = None,
-    antom_id: str = "",
-    result_code: str = "",
-    result_message: str = "",
-    when: datetime | None = None,
-    raw: dict[str, Any] | None = None,
-) -> Decision | None:
-    """Apply one fact about a capture or refund ``row`` (payment locked); ``target`` ``None`` means still unknown.
+def rows_of(payment: Payment, ledger: type[Capture | Refund]) -> QuerySet[Any]:
+    """The payment's rows in this ledger."""
+    return ledger.objects.filter(payment=payment)
+
+
+def apply_ledger_fact(change: Change, ledger: type[Capture | Refund], fact: LedgerFact) -> None:
+    """A capture or refund fact from a notification or an inquiry (payment locked): find or adopt the row,
+    then settle it."""
+    row = find_row(change.payment, ledger, fact)
+    if row is None and fact.target == C.SUCCEEDED:
+        row = adopt(change, ledger, fact)
+    # No row: a failed or unsettled capture or refund we never asked for moved no money.
+    if row is not None:
+        settle(change, row, fact)
+
+
+def find_row(payment: Payment, ledger: type[Capture | Refund], fact: LedgerFact) -> Capture | Refund | None:
+    """Our row for Antom's ids (request id first), or for a capture, the automatic one still waiting for ids."""
+    rows = rows_of(payment, ledger)
+    if fact.request_id:
+        found = rows.filter(ledger.with_request_id(fact.request_id)).first()
+        if found is not None:
+            return found
+    if fact.antom_id:
+        found = rows.filter(ledger.with_antom_id(fact.antom_id)).first()
+        if found is not None:
+            return found
+    if ledger is Capture:
+        return rows.filter(Capture.with_antom_id(""), origin=Capture.Origin.AUTOMATIC).order_by("pk").first()
+    return None
+
+
+def adopt(change: Change, ledger: type[Capture | Refund], fact: LedgerFact) -> Capture | Refund | None:
+    """Create the ledger row for a capture or refund Antom made without our asking (automatic capture,
+    Antom's dashboard), if it fits within the ledger's bound."""
+    payment, amount = change.payment, fact.amount
+    label = f"{ledger.noun.title()} {fact.request_id or '?'}"
+    if amount is None or amount.currency != payment.currency:
+        flag(change, f"{label} we did not ask for, with amount {amount}")
+        return None
+    if ledger is Capture:
+        bound, what = payment.amount, "the authorization"
+    else:
+        bound, what = ledger_total(payment.captures, C.SUCCEEDED), "what was captured"
+    in_flight = ledger_total(rows_of(payment, ledger), C.SUCCEEDED, C.PENDING)
+    if amount.value <= 0 or in_flight + amount.value > bound:
+        flag(change, f"{label} of {amount} would exceed {what}")
+        return None
+    row = ledger(payment=payment, amount=amount.value, currency=payment.currency, source=change.ctx.source)
+    if isinstance(row, Capture):
+        row.origin = Capture.Origin.AUTOMATIC
+    if fact.request_id and not ledger.objects.filter(ledger.with_request_id(fact.request_id)).exists():
+        row.request_id = fact.request_id
+    row.save(force_insert=True)
+    return row
+
+
+def settle(change: Change, row: Capture | Refund, fact: LedgerFact) -> Decision | None:
+    """Apply one fact about a capture or refund ``row`` (payment locked).
 
     A fact naming another amount or another Antom id, contradicting the row's status, or taking the ledger
     past its bound (the authorization for captures, the capture ledger for refunds) only flags the payment.
     """
-    book = BOOKS[type(row)]
-    request_id = getattr(row, book.request_id)
-    known_id = getattr(row, book.antom_id)
-    label = f"{book.noun.title()} {request_id}"
-    mismatch = amount_mismatch(row.money, amount)
+    payment, ctx, target = change.payment, change.ctx, fact.target
+    label = f"{row.noun.title()} {row.request_id}"
+    mismatch = amount_mismatch(row.money, fact.amount)
     if mismatch:
-        flag(payment, f"{label}: {mismatch}", ctx, **{book.request_id: request_id})
+        flag(change, f"{label}: {mismatch}", **{f"{row.noun}_request_id": row.request_id})
         return None
-    if antom_id and known_id and antom_id != known_id:
-        flag(payment, f"{label}: Antom's {book.noun}Id changed", ctx)
+    if fact.antom_id and row.antom_id and fact.antom_id != row.antom_id:
+        flag(change, f"{label}: Antom's {row.noun}Id changed")
         return None
     decision = None if target is None else decide_ledger(row.status, target)
     if decision is Decision.CONFLICT:
-        flag(payment, f"{label}: Antom says {target} but it is {row.status}", ctx)
+        flag(change, f"{label}: Antom says {target} but it is {row.status}")
         return decision
     if target is None or decision is not Decision.APPLY:
         # Still unknown, or already settled so: at most we learn Antom's id.
-        if antom_id and not known_id:
-            setattr(row, book.antom_id, antom_id)
-            row.save(update_fields=[book.antom_id, "updated_at"])
+        if fact.antom_id and not row.antom_id:
+            row.antom_id = fact.antom_id
+            row.save()
         return decision
     if target == C.SUCCEEDED:
         captured, refunded, excess = _totals_with(payment, row)
         if excess:
-            flag(payment, excess, ctx)
+            flag(change, excess)
             return None
     previous = row.status
     row.status = target
-    setattr(row, book.antom_id, antom_id or known_id)
-    row.result_code = result_code or row.result_code
-    row.result_message = (result_message or row.result_message)[:256]
-    setattr(row, book.settled_at, when or getattr(row, book.settled_at))
-    if raw is not None:
-        row.gateway_data = raw
+    row.antom_id = fact.antom_id or row.antom_id
+    if fact.result is not None:
+        row.result_code = fact.result.code or row.result_code
+        row.result_message = (fact.result.message or row.result_message)[:256]
+    row.settled_at = fact.when or row.settled_at
+    if fact.raw is not None:
+        row.gateway_data = fact.raw
     row.save()
+    result_code = fact.result.code if fact.result else ""
     record(
         payment,
-        book.event,
+        row.event_kind,
         ctx,
         from_status=previous,
         to_status=target,
@@ -124,12 +204,13 @@ def settle(
         amount=row.amount,
         result_code=result_code,
     )
+    succeeded, failed = SIGNALS[type(row)]
     if target == C.SUCCEEDED:
-        signals.send_on_commit(book.succeeded, payment=payment, source=ctx.source, **{book.noun: row})
+        signals.send_on_commit(succeeded, payment=payment, source=ctx.source, **{row.noun: row})
         final = isinstance(row, Capture) and bool(row.is_last_capture)
-        rederive(payment, ctx, captured=captured, refunded=refunded, final_capture=final)
+        rederive(change, captured=captured, refunded=refunded, final_capture=final)
     else:
-        signals.send_on_commit(book.failed, payment=payment, source=ctx.source, **{book.noun: row})
+        signals.send_on_commit(failed, payment=payment, source=ctx.source, **{row.noun: row})
     return decision
 
 
@@ -149,64 +230,22 @@ def _totals_with(payment: Payment, row: Capture | Refund) -> tuple[int, int | No
     return captured, refunded, ""
 
 
-def rederive(payment: Payment, ctx: Ctx, *, captured: int, refunded: int | None, final_capture: bool) -> None:
+def rederive(change: Change, *, captured: int, refunded: int | None, final_capture: bool) -> None:
     """Set the captured/refunded totals the ledgers add up to (the refunds summed here unless the caller just
     did) and move the status they call for."""
+    payment = change.payment
     if refunded is None:
         refunded = ledger_total(payment.refunds, R.SUCCEEDED)
     if refunded > captured or captured > payment.amount:
         # The settle checks keep the ledgers within bounds; if they are not, a person must look, and the
         # totals stay as they were rather than failing the database constraints.
-        flag(payment, f"Ledgers total captured {captured}, refunded {refunded} of {payment.amount}", ctx)
+        flag(change, f"Ledgers total captured {captured}, refunded {refunded} of {payment.amount}")
         return
     if (captured, refunded) != (payment.captured_amount, payment.refunded_amount):
         payment.captured_amount, payment.refunded_amount = captured, refunded
-        save_payment(payment, ctx, "captured_amount", "refunded_amount")
+        change.save("captured_amount", "refunded_amount")
     target = payment_status_from_ledger(
         payment.status, amount=payment.amount, captured=captured, refunded=refunded, final_capture=final_capture
     )
     if target != payment.status:
-        move(payment, target, ctx, captured=captured, refunded=refunded)
-
-
-def find_capture(payment: Payment, request_id: str, capture_id: str) -> Capture | None:
-    """Our capture row for Antom's ids, or the automatic capture still waiting for its ids."""
-    if request_id:
-        found = payment.captures.filter(capture_request_id=request_id).first()
-        if found is not None:
-            return found
-    if capture_id:
-        found = payment.captures.filter(capture_id=capture_id).first()
-        if found is not None:
-            return found
-    return payment.captures.filter(origin=Capture.Origin.AUTOMATIC, capture_id="").order_by("pk").first()
-
-
-def adopt_capture(payment: Payment, request_id: str, amount: Amount | None, ctx: Ctx) -> Capture | None:
-    """Create the ledger row for a capture Antom made on its own (automatic capture, dashboard)."""
-    if amount is None or amount.currency != payment.currency:
-        flag(payment, f"Capture {request_id or '?'} we did not ask for, with amount {amount}", ctx)
-        return None
-    in_flight = ledger_total(payment.captures, C.SUCCEEDED, C.PENDING)
-    if amount.value <= 0 or in_flight + amount.value > payment.amount:
-        flag(payment, f"Capture {request_id or '?'} of {amount} would exceed the authorization", ctx)
-        return None
-    fields: dict[str, Any] = {"payment": payment, "amount": amount.value, "currency": payment.currency}
-    if request_id and not Capture.objects.filter(capture_request_id=request_id).exists():
-        fields["capture_request_id"] = request_id
-    return Capture.objects.create(origin=Capture.Origin.AUTOMATIC, source=ctx.source, **fields)
-
-
-def adopt_refund(payment: Payment, request_id: str, amount: Amount | None, ctx: Ctx) -> Refund | None:
-    """Create the ledger row for a refund made outside this app (e.g. in Antom's dashboard)."""
-    if amount is None or amount.currency != payment.currency:
-        flag(payment, f"Refund {request_id or '?'} we did not ask for, with amount {amount}", ctx)
-        return None
-    in_flight = ledger_total(payment.refunds, R.SUCCEEDED, R.PENDING)
-    if amount.value <= 0 or in_flight + amount.value > ledger_total(payment.captures, C.SUCCEEDED):
-        flag(payment, f"Refund {request_id or '?'} of {amount} would exceed what was captured", ctx)
-        return None
-    fields: dict[str, Any] = {"payment": payment, "amount": amount.value, "currency": payment.currency}
-    if request_id and not Refund.objects.filter(refund_request_id=request_id).exists():
-        fields["refund_request_id"] = request_id
-    return Refund.objects.create(source=ctx.source, **fields)
+        move(change, target, captured=captured, refunded=refunded)

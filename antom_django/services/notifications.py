@@ -9,13 +9,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, connections, router
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from ..client.types import Result, parse_amount, parse_time
+from ..client.types import (
+    AntomNotification,
+    CaptureNotification,
+    PaymentNotification,
+    RefundNotification,
+    Result,
+    parse_amount,
+    parse_notification,
+)
 from ..models import Capture, Notification, Payment, Refund, Source
-from ..state import ledger_status_from_result, refund_status_from_notification
-from .context import Ctx, atomic, batched
-from .results import apply_capture_fact, apply_locked, apply_refund_fact
+from .context import Change, Ctx, atomic
+from .ledger import LedgerFact, apply_ledger_fact
+from .results import apply_payment_message
 from .rows import update_row
 
 logger = logging.getLogger("antom_django.services")
@@ -90,71 +99,48 @@ def _locked(field: str, value: Any) -> Payment | None:
     return None if row is None else Payment.from_db(alias, list(read.attnames), row)
 
 
-def _ledger_payment_pk(data: dict[str, Any]) -> int | None:
+def _ledger_payment_pk(note: AntomNotification) -> int | None:
     """For a capture or refund result: the payment of our ledger row with that request id."""
-    notify_type = data.get("notifyType")
-    if notify_type == "CAPTURE_RESULT" and data.get("captureRequestId"):
-        captures = Capture.objects.filter(capture_request_id=data["captureRequestId"])
-        return captures.values_list("payment_id", flat=True).first()
-    if notify_type == "REFUND_RESULT" and data.get("refundRequestId"):
-        refunds = Refund.objects.filter(refund_request_id=data["refundRequestId"])
-        return refunds.values_list("payment_id", flat=True).first()
-    return None
+    rows: QuerySet[Any]
+    if isinstance(note, CaptureNotification) and note.capture_request_id:
+        rows = Capture.objects.filter(Capture.with_request_id(note.capture_request_id))
+    elif isinstance(note, RefundNotification) and note.refund_request_id:
+        rows = Refund.objects.filter(Refund.with_request_id(note.refund_request_id))
+    else:
+        return None
+    return rows.values_list("payment_id", flat=True).first()
 
 
-def lock_payment_for(data: dict[str, Any]) -> Payment | None:
+def lock_payment_for(note: AntomNotification) -> Payment | None:
     """The payment a notification is about, locked: by our ledger row, our request id, then Antom's id."""
-    pk = _ledger_payment_pk(data)
+    pk = _ledger_payment_pk(note)
     if pk is not None:
         return _locked("pk", pk)
-    request_id = str(data.get("paymentRequestId") or "")
-    payment_id = str(data.get("paymentId") or "")
-    found = _locked("payment_request_id", request_id) if request_id else None
-    if found is None and payment_id:
-        found = _locked("payment_id", payment_id)
+    found = _locked("payment_request_id", note.payment_request_id) if note.payment_request_id else None
+    if found is None and note.payment_id:
+        found = _locked("payment_id", note.payment_id)
     return found
 
 
-def _apply_payment(payment: Payment, data: dict[str, Any], ctx: Ctx) -> None:
-    apply_locked(payment, data, ctx)
+def _apply_payment(change: Change, note: PaymentNotification) -> None:
+    apply_payment_message(change, note)
 
 
-def _apply_capture(payment: Payment, data: dict[str, Any], ctx: Ctx) -> None:
-    result = Result.from_wire(data.get("result"))
-    apply_capture_fact(
-        payment,
-        ctx,
-        target=ledger_status_from_result(result.status) if result else None,
-        request_id=str(data.get("captureRequestId") or ""),
-        capture_id=str(data.get("captureId") or ""),
-        amount=parse_amount(data.get("captureAmount")),
-        result=result,
-        when=parse_time(data.get("captureTime")),
-        raw=data,
-    )
+def _apply_capture(change: Change, note: CaptureNotification) -> None:
+    apply_ledger_fact(change, Capture, LedgerFact.from_capture(note))
 
 
-def _apply_refund(payment: Payment, data: dict[str, Any], ctx: Ctx) -> None:
-    result = Result.from_wire(data.get("result"))
-    apply_refund_fact(
-        payment,
-        ctx,
-        target=refund_status_from_notification(str(data.get("refundStatus") or ""), result.status if result else ""),
-        request_id=str(data.get("refundRequestId") or ""),
-        refund_id=str(data.get("refundId") or ""),
-        amount=parse_amount(data.get("refundAmount")),
-        result=result,
-        when=parse_time(data.get("refundTime")),
-        raw=data,
-    )
+def _apply_refund(change: Change, note: RefundNotification) -> None:
+    apply_ledger_fact(change, Refund, LedgerFact.from_refund(note))
 
 
-HANDLERS: dict[str, Callable[[Payment, dict[str, Any], Ctx], None]] = {
+HANDLERS: dict[str, Callable[[Change, Any], None]] = {
     "PAYMENT_RESULT": _apply_payment,
     "PAYMENT_PENDING": _apply_payment,
     "CAPTURE_RESULT": _apply_capture,
     "REFUND_RESULT": _apply_refund,
 }
+"""``notifyType`` → what applies it (to the :class:`~antom_django.client.types.AntomNotification` of that type)."""
 
 
 def _finish(notification: Notification, outcome: str, *, error: str = "", payment: Payment | None = None) -> str:
@@ -200,24 +186,26 @@ def apply_notification(notification: Notification, data: dict[str, Any] | None =
             return _finish(notification, Outcome.REJECTED, error="body is not a JSON object")
     notification.notify_type = str(data.get("notifyType") or notification.notify_type)[:32]
     handler = HANDLERS.get(notification.notify_type)
-    if handler is None:
+    note = parse_notification(data)
+    if handler is None or note is None:
         return _finish(notification, Outcome.IGNORED, error=f"notifyType {notification.notify_type!r} is not handled")
     key = dedupe_key(data)
     ctx = Ctx(source=Source.NOTIFICATION, notification=notification)
     payment: Payment | None = None
     try:
         with atomic():
-            payment = lock_payment_for(data)
+            payment = lock_payment_for(note)
             if payment is None:
                 return _finish(notification, Outcome.UNKNOWN_PAYMENT, error="no payment matches this notification")
             # The key is claimed (outcome included) in the transaction that applies the effects: a failure
             # un-claims it, and a duplicate delivered at the same time waits for the payment's row lock,
             # then collides on the unique key.
             written = _claim(notification, key, payment)
-            with batched(payment, ctx):
-                handler(payment, data, ctx)
-            if ctx.reviews:
-                written["error"] = "\n".join(ctx.reviews)
+            change = Change(payment, ctx)
+            handler(change, note)
+            change.flush()
+            if change.reviews:
+                written["error"] = "\n".join(change.reviews)
                 update_row(Notification, notification.pk, {"error": written["error"]})
     except IntegrityError:
         if not Notification.objects.filter(dedupe_key=key).exclude(pk=notification.pk).exists():

@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..client.errors import AntomFailed
-from ..client.types import CardInfo, Result, Transaction, parse_amount, parse_time
+from ..client.types import CardInfo, PaymentInquiry, PaymentNotification, Result, Transaction
 from ..models import Capture, Payment, PaymentEvent, Refund, Source
 from ..state import (
     Decision,
@@ -19,8 +19,8 @@ from ..state import (
     payment_status_from_inquiry,
     payment_status_from_notification,
 )
-from .context import Ctx, atomic, batched, flag, get_client, lock, move, payment_ref, record, save_payment
-from .ledger import adopt_capture, adopt_refund, amount_mismatch, find_capture, settle
+from .context import Change, Ctx, atomic, flag, get_client, lock, move, payment_ref, record
+from .ledger import LedgerFact, amount_mismatch, apply_ledger_fact, settle
 
 if TYPE_CHECKING:
     from ..client.api import AntomClient
@@ -48,83 +48,98 @@ class PaymentFact:
     raw: dict[str, Any]
 
     @classmethod
-    def from_wire(cls, data: dict[str, Any], *, is_authorization: bool) -> PaymentFact:
-        """From a notifyPayment body (has ``notifyType``) or an inquiryPayment answer (has ``paymentStatus``)."""
-        notify_type = str(data.get("notifyType") or "")
-        if notify_type:
-            result = Result.from_wire(data.get("result"))
+    def from_message(cls, message: PaymentMessage, *, is_authorization: bool) -> PaymentFact:
+        """From a notifyPayment (``result`` and ``notifyType`` decide) or an inquiryPayment answer
+        (``paymentStatus`` decides; its ``result`` is about the inquiry)."""
+        if isinstance(message, PaymentNotification):
+            result = message.result
             status = result.status if result else ""
-            target = payment_status_from_notification(notify_type, status, is_authorization=is_authorization)
-            code, message = (result.code, result.message) if result else ("", "")
+            target = payment_status_from_notification(message.notify_type, status, is_authorization=is_authorization)
+            code, text = (result.code, result.message) if result else ("", "")
         else:
-            target = payment_status_from_inquiry(
-                str(data.get("paymentStatus") or ""), is_authorization=is_authorization
-            )
-            code = str(data.get("paymentResultCode") or "")
-            message = str(data.get("paymentResultMessage") or "")
+            target = payment_status_from_inquiry(message.payment_status, is_authorization=is_authorization)
+            code, text = message.payment_result_code, message.payment_result_message
         return cls(
             target=target,
-            payment_id=str(data.get("paymentId") or ""),
-            payment_request_id=str(data.get("paymentRequestId") or ""),
-            amount=parse_amount(data.get("paymentAmount")),
+            payment_id=message.payment_id,
+            payment_request_id=message.payment_request_id,
+            amount=message.payment_amount,
             result_code=code[:64],
-            result_message=message[:256],
-            auth_expires_at=parse_time(data.get("authExpiryTime")),
-            paid_at=parse_time(data.get("paymentTime")),
-            card=CardInfo.from_payment(data),
-            raw=data,
+            result_message=text[:256],
+            auth_expires_at=message.auth_expiry_time,
+            paid_at=message.payment_time,
+            card=message.card,
+            raw=message.raw,
         )
+
+
+PaymentMessage = PaymentNotification | PaymentInquiry
+"""What Antom tells us about a payment: a notifyPayment, or an inquiryPayment answer (with ``transactions``)."""
+
+
+def read_payment_message(data: dict[str, Any]) -> PaymentMessage:
+    """Parse a notifyPayment body (it has ``notifyType``) or an inquiryPayment answer, once."""
+    if data.get("notifyType"):
+        return PaymentNotification.from_wire(data)
+    # An answer handed over as a dict was accepted already (an inquiry answered F raises in the client);
+    # its ``result`` only says the inquiry worked, and nothing here reads it.
+    return PaymentInquiry.from_wire(Result.from_wire(data.get("result")) or Result(code="", status="S"), data)
 
 
 def apply_payment_result(
     payment: Payment | int,
-    data: dict[str, Any],
+    message: PaymentMessage | dict[str, Any],
     *,
     source: str = Source.API,
     notification: Notification | None = None,
     user: Any = None,
 ) -> Payment:
-    """Apply a notifyPayment body or an inquiryPayment answer (``transactions`` included) to the payment."""
-    ctx = Ctx(source=source, notification=notification, user=user)
+    """Apply a notifyPayment or an inquiryPayment answer (``transactions`` included) to the payment:
+    typed (:mod:`antom_django.client.types`) or as the JSON object Antom sent."""
+    if isinstance(message, dict):
+        message = read_payment_message(message)
     with atomic():
-        locked = lock(payment)
-        apply_locked(locked, data, ctx)
-    return locked
+        change = Change(lock(payment), Ctx(source=source, notification=notification, user=user))
+        apply_payment_message(change, message)
+        change.flush()
+    return change.payment
 
 
-def apply_locked(payment: Payment, data: dict[str, Any], ctx: Ctx) -> Decision | None:
+def apply_payment_message(change: Change, message: PaymentMessage) -> Decision | None:
     """The body of :func:`apply_payment_result`, for callers that already hold the lock."""
-    fact = PaymentFact.from_wire(data, is_authorization=payment.is_authorization)
-    decision = apply_fact(payment, fact, ctx)
-    for item in data.get("transactions") or ():
-        if isinstance(item, dict):
-            apply_transaction(payment, Transaction.from_wire(item), ctx)
+    fact = PaymentFact.from_message(message, is_authorization=change.payment.is_authorization)
+    decision = apply_fact(change, fact)
+    if isinstance(message, PaymentInquiry):
+        for tx in message.transactions:
+            apply_transaction(change, tx)
     return decision
 
 
-def apply_fact(payment: Payment, fact: PaymentFact, ctx: Ctx) -> Decision | None:
+def apply_fact(change: Change, fact: PaymentFact) -> Decision | None:
     """Rule for mismatches: a fact whose ids, amount or currency differ from ours changes nothing but
     the review flag — it neither advances the status nor fills any field."""
+    payment = change.payment
     problem = amount_mismatch(payment.money, fact.amount)
     if fact.payment_request_id and fact.payment_request_id != payment.payment_request_id:
         problem = f"Antom's paymentRequestId {fact.payment_request_id} is not ours"
     elif fact.payment_id and payment.payment_id and fact.payment_id != payment.payment_id:
         problem = f"Antom's paymentId {fact.payment_id} differs from ours {payment.payment_id}"
     if problem:
-        flag(payment, problem, ctx, told=fact.target)
+        flag(change, problem, told=fact.target)
         return None
     if fact.target is None:
         return None
-    decision = move(payment, fact.target, ctx, result_code=fact.result_code)
+    decision = move(change, fact.target, result_code=fact.result_code)
     if decision in (Decision.APPLY, Decision.SAME):
-        remember(payment, fact, ctx)
+        remember(change, fact)
     if fact.target == P.SUCCEEDED and not payment.is_authorization and decision is not Decision.CONFLICT:
-        take_automatic_capture(payment, ctx)
+        take_automatic_capture(change)
     return decision
 
 
-def remember(payment: Payment, fact: PaymentFact, ctx: Ctx) -> None:
-    """Keep the facts that came with a current (not stale) result; writes only the fields that change."""
+def remember(change: Change, fact: PaymentFact) -> None:
+    """Keep the facts that came with a current (not stale) result; marks only the fields that change."""
+    payment = change.payment
     values: dict[str, Any] = {
         "payment_id": payment.payment_id or fact.payment_id,
         "result_code": fact.result_code or payment.result_code,
@@ -142,11 +157,12 @@ def remember(payment: Payment, fact: PaymentFact, ctx: Ctx) -> None:
         setattr(payment, name, values[name])
     # Always replaced, never compared: the hot path does not even read the old one (it is deferred).
     payment.gateway_data = {k: v for k, v in fact.raw.items() if k != "transactions"}
-    save_payment(payment, ctx, "gateway_data", *changed)
+    change.save("gateway_data", *changed)
 
 
-def take_automatic_capture(payment: Payment, ctx: Ctx) -> None:
+def take_automatic_capture(change: Change) -> None:
     """A non-authorization payment is captured by Antom itself: record that in the ledger once."""
+    payment = change.payment
     if payment.captures.filter(status__in=[Capture.Status.SUCCEEDED, Capture.Status.PENDING]).exists():
         return
     capture = Capture.objects.create(
@@ -154,110 +170,24 @@ def take_automatic_capture(payment: Payment, ctx: Ctx) -> None:
         amount=payment.amount,
         currency=payment.currency,
         origin=Capture.Origin.AUTOMATIC,
-        source=ctx.source,
+        source=change.ctx.source,
     )
-    settle(payment, capture, Capture.Status.SUCCEEDED, ctx)
+    settle(change, capture, LedgerFact(target=Capture.Status.SUCCEEDED))
 
 
-def apply_capture_fact(
-    payment: Payment,
-    ctx: Ctx,
-    *,
-    target: str | None,
-    request_id: str,
-    capture_id: str,
-    amount: Amount | None,
-    result: Result | None,
-    when: datetime | None,
-    raw: dict[str, Any],
-) -> None:
-    """A CAPTURE_RESULT notification or a CAPTURE transaction (payment locked)."""
-    capture = find_capture(payment, request_id, capture_id)
-    if capture is None and target == Capture.Status.SUCCEEDED:
-        capture = adopt_capture(payment, request_id, amount, ctx)
-    _settle_fact(
-        payment, capture, ctx, target=target, antom_id=capture_id, amount=amount, result=result, when=when, raw=raw
-    )
-
-
-def apply_refund_fact(
-    payment: Payment,
-    ctx: Ctx,
-    *,
-    target: str | None,
-    request_id: str,
-    refund_id: str,
-    amount: Amount | None,
-    result: Result | None,
-    when: datetime | None,
-    raw: dict[str, Any],
-) -> None:
-    """A REFUND_RESULT notification or a REFUND transaction (payment locked)."""
-    query = Q(refund_request_id=request_id) if request_id else Q()
-    if refund_id:
-        query |= Q(refund_id=refund_id)
-    refund = payment.refunds.filter(query).first() if query else None
-    if refund is None and target == Refund.Status.SUCCEEDED:
-        refund = adopt_refund(payment, request_id, amount, ctx)
-    _settle_fact(
-        payment, refund, ctx, target=target, antom_id=refund_id, amount=amount, result=result, when=when, raw=raw
-    )
-
-
-def _settle_fact(
-    payment: Payment,
-    row: Capture | Refund | None,
-    ctx: Ctx,
-    *,
-    target: str | None,
-    antom_id: str,
-    amount: Amount | None,
-    result: Result | None,
-    when: datetime | None,
-    raw: dict[str, Any],
-) -> None:
-    # No row: a failed or unsettled capture or refund we never asked for moved no money.
-    if row is None:
-        return
-    settle(
-        payment,
-        row,
-        target,
-        ctx,
-        amount=amount,
-        antom_id=antom_id,
-        result_code=result.code if result else "",
-        result_message=result.message if result else "",
-        when=when,
-        raw=raw,
-    )
-
-
-def apply_transaction(payment: Payment, tx: Transaction, ctx: Ctx) -> None:
+def apply_transaction(change: Change, tx: Transaction) -> None:
     """One inquiryPayment ``transactions[]`` item: CAPTURE, REFUND, CANCEL / VOID."""
-    status = ledger_status_from_transaction(tx.status, tx.result.status if tx.result else None)
-    common: dict[str, Any] = {"amount": tx.amount, "result": tx.result, "when": tx.time, "raw": _tx_raw(tx)}
     if tx.type == "CAPTURE":
-        apply_capture_fact(payment, ctx, target=status, request_id=tx.request_id, capture_id=tx.id, **common)
+        apply_ledger_fact(change, Capture, LedgerFact.from_transaction(tx))
     elif tx.type == "REFUND":
-        apply_refund_fact(payment, ctx, target=status, request_id=tx.request_id, refund_id=tx.id, **common)
+        apply_ledger_fact(change, Refund, LedgerFact.from_transaction(tx))
     elif tx.type in ("CANCEL", "VOID"):
+        status = ledger_status_from_transaction(tx.status, tx.result.status if tx.result else None)
         if status == Capture.Status.SUCCEEDED:
-            move(payment, P.CANCELLED, ctx, transaction=tx.type)
-        elif status == Capture.Status.FAILED and payment.cancel_requested_at is not None:
-            payment.cancel_requested_at = None
-            save_payment(payment, ctx, "cancel_requested_at")
-
-
-def _tx_raw(tx: Transaction) -> dict[str, Any]:
-    return {
-        "transactionType": tx.type,
-        "transactionStatus": tx.status,
-        "transactionRequestId": tx.request_id,
-        "transactionId": tx.id,
-        "transactionAmount": tx.amount.to_wire() if tx.amount else None,
-        "transactionResult": {"resultStatus": tx.result.status, "resultCode": tx.result.code} if tx.result else None,
-    }
+            move(change, P.CANCELLED, transaction=tx.type)
+        elif status == Capture.Status.FAILED and change.payment.cancel_requested_at is not None:
+            change.payment.cancel_requested_at = None
+            change.save("cancel_requested_at")
 
 
 def claim_inquiry(payment: Payment, min_interval: float) -> bool:
@@ -293,37 +223,39 @@ def sync_payment(
         Payment.objects.filter(pk=payment.pk).update(last_inquiry_at=timezone.now())
         payment.refresh_from_db()
         return payment
-    ctx = Ctx(source=source, user=user)
     with atomic():
-        locked = lock(payment)
-        locked.last_inquiry_at = timezone.now()
+        change = Change(lock(payment), Ctx(source=source, user=user))
+        change.payment.last_inquiry_at = timezone.now()
+        apply_payment_message(change, answer)
+        forget_lost_cancel(change, answer)
         # What the answer changes and the inquiry time go in one UPDATE, as for a notification; an answer
         # that changes nothing writes the time alone, leaving updated_at as it was.
-        with batched(locked, ctx):
-            apply_locked(locked, answer.raw, ctx)
-            forget_lost_cancel(locked, answer, ctx)
-            changed = bool(ctx.unsaved)
-            if changed:
-                save_payment(locked, ctx, "last_inquiry_at")
-        if not changed:
-            locked.save(update_fields=["last_inquiry_at"])
-    return locked
+        if not change.flush("last_inquiry_at"):
+            change.payment.save(update_fields=["last_inquiry_at"])
+    return change.payment
 
 
-def forget_lost_cancel(payment: Payment, answer: PaymentInquiry, ctx: Ctx) -> None:
+def forget_lost_cancel(change: Change, answer: PaymentInquiry) -> None:
     """A cancel whose answer was lost (U, timeout, 5xx) and that Antom does not know of stops blocking captures.
 
     Antom's inquiry shows the payment not cancelled and no CANCEL / VOID among its transactions; the mark
     goes, on the timeline. A cancel still on its way then loses to a capture at Antom, or the other way
     round: Antom refuses the second, so no money moves twice.
     """
+    payment = change.payment
     if payment.cancel_requested_at is None or payment.status == P.CANCELLED:
         return
     if answer.payment_status == "CANCELLED" or any(tx.type in ("CANCEL", "VOID") for tx in answer.transactions):
         return
-    record(payment, PaymentEvent.Kind.REQUEST, ctx, operation="cancel", cleared="Antom has no cancel of this payment")
+    record(
+        payment,
+        PaymentEvent.Kind.REQUEST,
+        change.ctx,
+        operation="cancel",
+        cleared="Antom has no cancel of this payment",
+    )
     payment.cancel_requested_at = None
-    save_payment(payment, ctx, "cancel_requested_at")
+    change.save("cancel_requested_at")
 
 
 def clear_review(payment: Payment, *, note: str = "", source: str = Source.ADMIN, user: Any = None) -> Payment:

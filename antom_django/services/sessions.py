@@ -15,7 +15,7 @@ from ..client.money import Amount
 from ..conf import antom_settings
 from ..exceptions import InvalidAmount, InvalidTransition, PaymentSessionError
 from ..models import Payment, PaymentEvent, Source
-from .context import Ctx, atomic, get_client, lock, move, record, user_or_none
+from .context import Ctx, atomic, changing, get_client, lock, move, record, user_or_none
 
 if TYPE_CHECKING:
     from ..client.api import AntomClient
@@ -172,7 +172,8 @@ def request_session(payment: Payment, ctx: Ctx, antom: AntomClient) -> Payment:
             locked.result_code = (exc.result_code or "")[:64]
             locked.result_message = (exc.result_message or "")[:256]
             locked.save(update_fields=["result_code", "result_message", "updated_at"])
-            move(locked, Payment.Status.FAILED, ctx, result_code=exc.result_code)
+            with changing(locked, ctx) as change:
+                move(change, Payment.Status.FAILED, result_code=exc.result_code)
         raise PaymentSessionError.from_failure("the payment session", exc, payment=locked) from exc
     except AntomOutcomeUnknown as exc:
         with atomic():
@@ -192,7 +193,8 @@ def request_session(payment: Payment, ctx: Ctx, antom: AntomClient) -> Payment:
         locked.session_expires_at = session.payment_session_expiry_time
         locked.session_response = {k: v for k, v in session.raw.items() if k != "paymentSessionData"}
         locked.save()
-        move(locked, Payment.Status.PENDING, ctx, session_id=session.payment_session_id)
+        with changing(locked, ctx) as change:
+            move(change, Payment.Status.PENDING, session_id=session.payment_session_id)
     return locked
 
 

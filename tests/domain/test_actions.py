@@ -133,6 +133,18 @@ def test_full_capture(antom_gateway: FakeAntom, signal_log: SignalLog) -> None:
     assert {e.source for e in payment.events.all()} == {Source.ADMIN}
 
 
+def test_capture_answer_writes_the_payment_row_once(antom_gateway: FakeAntom) -> None:
+    payment = make_payment(P.AUTHORIZED)
+    antom_gateway.answer("capture", capture_answer("S"))
+    with CaptureQueriesContext(connection) as queries:
+        capture(payment)
+    table = connection.ops.quote_name(Payment._meta.db_table)
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(f"UPDATE {table} ")]
+    assert len(updates) == 1, "the captured total and the status move in one UPDATE"
+    payment.refresh_from_db()
+    assert (payment.status, payment.captured_amount) == (P.SUCCEEDED, 4200)
+
+
 def test_partial_captures(antom_gateway: FakeAntom) -> None:
     payment = make_payment(P.AUTHORIZED)
     antom_gateway.answer("capture", capture_answer("S"))

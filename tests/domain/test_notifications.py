@@ -144,8 +144,9 @@ def test_our_own_failure_rolls_back_and_can_be_retried(
     payment = make_payment()
     note = store(payment_result(payment))
 
-    def broken(payment: Payment, data: dict[str, Any], ctx: Any) -> None:
-        notifications_module.apply_locked(payment, data, ctx)
+    def broken(change: Any, note: Any) -> None:
+        notifications_module.apply_payment_message(change, note)
+        change.flush()
         raise RuntimeError("database went away")
 
     monkeypatch.setitem(notifications_module.HANDLERS, "PAYMENT_RESULT", broken)

@@ -93,7 +93,7 @@ def test_sweep_age_is_a_setting() -> None:
 
 
 def broken_handler(message: str) -> Any:
-    def handler(payment: Payment, data: dict[str, Any], ctx: Any) -> None:
+    def handler(change: Any, note: Any) -> None:
         raise RuntimeError(message)
 
     return handler
@@ -133,7 +133,7 @@ def test_a_database_failure_stops_the_run_and_keeps_the_row(monkeypatch: pytest.
     stored = store(payment_result(payment))
     store(payment_result(make_payment(payment_request_id="p-2")))
 
-    def unavailable(payment: Payment, data: dict[str, Any], ctx: Any) -> None:
+    def unavailable(change: Any, note: Any) -> None:
         raise OperationalError("server closed the connection unexpectedly")
 
     monkeypatch.setitem(notifications.HANDLERS, "PAYMENT_RESULT", unavailable)
