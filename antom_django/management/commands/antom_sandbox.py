@@ -49,6 +49,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         add_arguments(parser, verbose_flag=False)
         parser.set_defaults(keys_dir=None)  # None: derived from ANTOM_PUBLIC_KEY_FILE, see keys_dir_from_settings
+        for action in parser._actions:  # argparse has no public way to reword an option's help
+            if action.dest == "keys_dir":
+                action.help = (
+                    f"where the simulator's key pair is kept (default: the directory of ANTOM_PUBLIC_KEY_FILE "
+                    f"when it names {PUBLIC_KEY_FILE}, else {DEFAULT_KEYS_DIR})"
+                )
         parser.add_argument(
             "--init",
             action="store_true",
