@@ -28,6 +28,8 @@ def apply_pending_notifications(limit: int = 500, include_errors: bool = False) 
             },
         }
 
-    A count under ``RETRY_LATER`` means the database failed mid-run; the next run picks up the rest.
+    Each notification goes through the intake service, as ``POST notify/``'s do
+    (:mod:`antom_django.services.intake`). A count under ``RETRY_LATER`` means the database failed
+    mid-run; the next run picks up the rest.
     """
     return dict(services.apply_pending_notifications(limit=limit, include_errors=include_errors))

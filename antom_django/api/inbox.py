@@ -1,4 +1,7 @@
-"""Storing inbound notifications: accepted ones whole, rejected ones truncated and bounded in number."""
+"""Refused notifications: stored truncated and bounded in number, logged at a bounded rate.
+
+Accepted ones are stored by the intake service (:mod:`antom_django.services.intake`).
+"""
 
 from __future__ import annotations
 
@@ -7,17 +10,13 @@ import itertools
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any
 
-from django.db import DatabaseError, router
+from django.db import DatabaseError
 from django.http import HttpRequest
 from django.utils import timezone
 
 from ..conf import antom_settings
-from .notify import InboundNotification, NotifyRejected, peek_body
-
-if TYPE_CHECKING:
-    from ..models import Notification
+from .notify import NotifyRejected, peek_body
 
 logger = logging.getLogger("antom_django.notify")
 
@@ -34,49 +33,12 @@ def _text(value: bytes | str, limit: int) -> str:
     return text[:limit].replace("\x00", "\ufffd")
 
 
-def _remote_addr(request: HttpRequest) -> str | None:
+def remote_addr(request: HttpRequest) -> str | None:
+    """The peer's address as Django sees it (``REMOTE_ADDR``), if it is one."""
     try:
         return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR") or ""))
     except ValueError:
         return None
-
-
-def received_values(request: HttpRequest, inbound: InboundNotification) -> dict[str, Any]:
-    """The columns of a verified notification as it arrived (outcome RECEIVED)."""
-    from ..models import Notification
-
-    return {
-        "body": inbound.text,
-        "notify_type": inbound.notify_type[:32],
-        "client_id": inbound.client_id[:128],
-        "request_time": inbound.request_time[:64],
-        "signature_verified": True,
-        "outcome": Notification.Outcome.RECEIVED,
-        "error": "",
-        "remote_addr": _remote_addr(request),
-        "created_at": timezone.now(),
-    }
-
-
-def store_received(values: dict[str, Any], *, announce: bool = False) -> int:
-    """Save a verified notification raw (:func:`received_values`), in its own commit (autocommit), before
-    anything applies it; returns its primary key. ``announce`` tells queue workers listening on PostgreSQL
-    that it is there, in the same statement."""
-    from ..models import Notification
-    from ..services.queue import CHANNEL
-    from ..services.rows import insert_values
-
-    return insert_values(Notification, values, announce=CHANNEL if announce else "")
-
-
-def stored(pk: int, values: dict[str, Any]) -> Notification:
-    """The model instance of a row :func:`store_received` saved, without reading it back."""
-    from ..models import Notification
-
-    notification = Notification(pk=pk, **values)
-    notification._state.adding = False
-    notification._state.db = router.db_for_write(Notification)
-    return notification
 
 
 class RateLimitedLog:
@@ -124,7 +86,7 @@ def store_rejected(request: HttpRequest, rejected: NotifyRejected) -> None:
             signature_verified=rejected.verified,
             outcome=Notification.Outcome.REJECTED,
             error=f"{rejected.code}: {rejected.message}"[:500],
-            remote_addr=_remote_addr(request),
+            remote_addr=remote_addr(request),
             processed_at=timezone.now(),
         )
     except DatabaseError:

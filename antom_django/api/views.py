@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.db import DatabaseError, DataError, connection, transaction
+from django.db import DataError, connection, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, NotFound, PermissionDenied
@@ -25,11 +25,10 @@ from ..client.errors import AntomError
 from ..client.types import ACK_BODY
 from ..conf import antom_settings
 from ..exceptions import PaymentError
-from ..models import Notification, Payment, Source
-from ..services.queue import queue_mode
+from ..models import Payment, Source
 from . import sessions
 from .errors import Conflict, antom_error, handle_exception
-from .inbox import received_values, rejections_log, store_received, store_rejected, stored
+from .inbox import rejections_log, remote_addr, store_rejected
 from .notify import NotifyRejected, verify_request
 from .schema import OpenApiParameter, OpenApiResponse, annotate, view_schema
 from .serializers import ErrorSerializer, PaymentStatusSerializer, SessionRequestSerializer, SessionResponseSerializer
@@ -234,6 +233,7 @@ class NotifyView(NonAtomicAPIView):
     found to be a duplicate); anything else makes Antom retry on its schedule.
     With ``"queue"`` the acknowledgment goes back once the raw message is
     committed, and a worker applies it (:mod:`antom_django.services.queue`).
+    A message stored already is counted on its row, not stored again.
     """
 
     endpoint = "notify"
@@ -289,7 +289,8 @@ class NotifyView(NonAtomicAPIView):
         return self.receive(request._request)
 
     def receive(self, raw_request: HttpRequest) -> HttpResponse:
-        """Verify, store, apply (inline mode) and answer one notification."""
+        """Verify, hand to the intake service (:func:`antom_django.services.receive_notification`: store,
+        apply inline or leave for a worker, record a failure) and answer with what it made of it."""
         try:
             inbound = verify_request(raw_request)
         except NotifyRejected as rejected:
@@ -301,24 +302,15 @@ class NotifyView(NonAtomicAPIView):
             # Logged above, rate-limited; Django would otherwise log every refusal as well.
             response._has_been_logged = True  # type: ignore[attr-defined]
             return response
-        queued = queue_mode()
-        values = received_values(raw_request, inbound)
-        try:
-            pk = store_received(values, announce=queued)
-        except DatabaseError:
-            logger.exception("antom notify: cannot store the notification; Antom will retry")
-            return antom_error(503, "temporarily_unavailable", "cannot store the notification now; retry later")
-        if queued:  # committed: a worker applies it (services.queue), Antom may stop sending it
+        result = services.receive_notification(
+            inbound.text,
+            inbound.data,
+            client_id=inbound.client_id,
+            request_time=inbound.request_time,
+            remote_addr=remote_addr(raw_request),
+        )
+        if result.acknowledge:
             return HttpResponse(ACK_BODY, content_type="application/json")
-        notification = stored(pk, values)
-        try:
-            outcome = services.apply_notification(notification, inbound.data)
-        except Exception as exc:
-            logger.exception("antom notify: applying notification %s failed; Antom will retry", notification.pk)
-            services.mark_error(notification, exc)
-            if isinstance(exc, DatabaseError):
-                return antom_error(503, "temporarily_unavailable", "cannot apply the notification now; retry later")
-            return antom_error(500, "processing_error", "the notification could not be applied; retry later")
-        if outcome == Notification.Outcome.UNKNOWN_PAYMENT:
-            logger.warning("antom notify %s: no such payment here; kept for reconciliation", notification.pk)
-        return HttpResponse(ACK_BODY, content_type="application/json")
+        if result.temporary:
+            return antom_error(503, "temporarily_unavailable", "cannot take the notification now; retry later")
+        return antom_error(500, "processing_error", "the notification could not be applied; retry later")

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -48,8 +49,20 @@ class Notification(models.Model):
         blank=True,
         help_text="notifyType + Antom id + result, set only on the applied copy: duplicates collide with it.",
     )
+    fingerprint = models.CharField(
+        max_length=64,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="SHA-256 (hex) of the raw body of a verified message: the same bytes again are counted on this row.",
+    )
+    received_count = models.PositiveBigIntegerField(
+        default=1,
+        help_text="Deliveries of this message: resends of the same bytes, and copies of it in other bytes folded in.",
+    )
     remote_addr = models.GenericIPAddressField(null=True, blank=True, help_text="Sender's IP address.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True, help_text="When it arrived.")
+    last_received_at = models.DateTimeField(default=timezone.now, help_text="When its latest delivery arrived.")
     processed_at = models.DateTimeField(null=True, blank=True, help_text="When it was applied (or refused).")
 
     class Meta:
@@ -69,7 +82,12 @@ class Notification(models.Model):
             ),
             models.Index(fields=["id"], condition=models.Q(outcome="REJECTED"), name="antom_notif_rejected_idx"),
         ]
-        constraints = [models.UniqueConstraint(fields=["dedupe_key"], name="antom_notif_dedupe_key_uniq")]
+        # The fingerprint's unique index is what a replay collides with (INSERT … ON CONFLICT): a message
+        # sent again and again is one row and a count. NULL (rejected and older rows) never collides.
+        constraints = [
+            models.UniqueConstraint(fields=["dedupe_key"], name="antom_notif_dedupe_key_uniq"),
+            models.UniqueConstraint(fields=["fingerprint"], name="antom_notif_fingerprint_uniq"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.notify_type or '?'} {self.outcome} #{self.pk}"

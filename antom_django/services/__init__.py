@@ -12,6 +12,8 @@ from __future__ import annotations
 from ..models import Source
 from .actions import cancel, capture, refund, retry_capture, retry_refund
 from .checkout import OpenedSession, open_session, order_lock
+from .intake import Intake
+from .intake import receive as receive_notification
 from .notifications import apply_notification, dedupe_key, mark_error
 from .queue import apply_pending_notifications
 from .results import PaymentFact, apply_payment_result, claim_inquiry, clear_review, sync_payment
@@ -20,6 +22,7 @@ from .sessions import SESSION_REUSE_MARGIN, retry_session, session_is_usable, st
 __all__ = [
     "SESSION_REUSE_MARGIN",
     "OpenedSession",
+    "Intake",
     "PaymentFact",
     "Source",
     "apply_notification",
@@ -33,6 +36,7 @@ __all__ = [
     "mark_error",
     "open_session",
     "order_lock",
+    "receive_notification",
     "refund",
     "retry_capture",
     "retry_refund",

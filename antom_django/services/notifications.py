@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, connections, router
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from ..client.types import (
@@ -29,6 +30,9 @@ from .rows import update_row
 
 logger = logging.getLogger("antom_django.services")
 Outcome = Notification.Outcome
+
+PENDING = (Outcome.RECEIVED, Outcome.ERROR)
+"""Outcomes of a stored notification still to be applied (ERROR: it failed; retried when asked)."""
 
 
 def dedupe_key(data: dict[str, Any]) -> str:
@@ -155,14 +159,35 @@ def _finish(notification: Notification, outcome: str, *, error: str = "", paymen
     return outcome
 
 
-def _claim(notification: Notification, key: str, payment: Payment) -> dict[str, Any]:
+def _claim(notification: Notification, key: str, payment: Payment) -> dict[str, Any] | None:
     """Take the dedupe key and record the outcome in one UPDATE; it commits (or not) with the effects.
-    Returns the values written, for the caller to copy onto the instance once they are committed."""
+    Returns the values written, for the caller to copy onto the instance once they are committed; ``None``
+    if the row is no longer waiting (a concurrent delivery of the same bytes applied it first)."""
     values = {"dedupe_key": key, "outcome": Outcome.APPLIED, "error": "", "processed_at": timezone.now()}
-    update_row(
-        Notification, notification.pk, {**values, "payment": payment.pk, "notify_type": notification.notify_type}
+    claimed = update_row(
+        Notification,
+        notification.pk,
+        {**values, "payment": payment.pk, "notify_type": notification.notify_type},
+        where_in=("outcome", PENDING),
     )
-    return {**values, "payment": payment}
+    return {**values, "payment": payment} if claimed else None
+
+
+def _fold(notification: Notification, key: str) -> bool:
+    """Count a copy of an applied message (the same dedupe key in other bytes) on the row holding the key,
+    and delete the copy: resends never add rows, whatever their bytes. False if no other row holds the key."""
+    with atomic():
+        rows = Notification.objects.select_for_update().filter(pk=notification.pk, outcome__in=PENDING)
+        copy = rows.values_list("received_count", "last_received_at").first()
+        if copy is None:  # a concurrent delivery of the same bytes folded it already
+            return True
+        count, last = copy
+        original = Notification.objects.filter(dedupe_key=key).exclude(pk=notification.pk)
+        when = Greatest("last_received_at", Value(last, output_field=Notification._meta.get_field("last_received_at")))
+        if not original.update(received_count=F("received_count") + count, last_received_at=when):
+            return False
+        Notification.objects.filter(pk=notification.pk).delete()
+    return True
 
 
 def apply_notification(notification: Notification, data: dict[str, Any] | None = None) -> str:
@@ -171,7 +196,8 @@ def apply_notification(notification: Notification, data: dict[str, Any] | None =
     ``data`` is its body already parsed (the notify view has it); otherwise the stored body is parsed.
 
     APPLIED (also when it changed nothing new, or flagged the payment for review: see
-    ``notification.error``), DUPLICATE (an identical notification was already applied),
+    ``notification.error``), DUPLICATE (the same message was applied already: this copy, in other
+    bytes, is counted on that row and deleted; or a concurrent delivery of these bytes applied it),
     UNKNOWN_PAYMENT, IGNORED (a notifyType we do not act on), REJECTED (not verified, or
     not a JSON object). Every one of these should be acknowledged to Antom. A failure of our
     own (database down) propagates, rolls back the effects and leaves the notification
@@ -201,6 +227,8 @@ def apply_notification(notification: Notification, data: dict[str, Any] | None =
             # un-claims it, and a duplicate delivered at the same time waits for the payment's row lock,
             # then collides on the unique key.
             written = _claim(notification, key, payment)
+            if written is None:
+                return Outcome.DUPLICATE
             change = Change(payment, ctx)
             handler(change, note)
             change.flush()
@@ -208,10 +236,10 @@ def apply_notification(notification: Notification, data: dict[str, Any] | None =
                 written["error"] = "\n".join(change.reviews)
                 update_row(Notification, notification.pk, {"error": written["error"]})
     except IntegrityError:
-        if not Notification.objects.filter(dedupe_key=key).exclude(pk=notification.pk).exists():
+        if not _fold(notification, key):
             raise
-        logger.info("duplicate notification %s (%s)", notification.pk, key)
-        return _finish(notification, Outcome.DUPLICATE, payment=payment)
+        logger.info("duplicate notification %s (%s): counted on the applied copy", notification.pk, key)
+        return Outcome.DUPLICATE
     for name, value in written.items():
         setattr(notification, name, value)
     return Outcome.APPLIED

@@ -2,10 +2,10 @@
 
 In queue mode ``POST notify/`` acknowledges once the raw message is committed (outcome RECEIVED) and a
 worker applies it here. In inline mode the view applies it itself, and this only sweeps up what a crash
-left RECEIVED (older than ``NOTIFY_SWEEP_AFTER``). Each notification is applied in its own transaction
-holding its row lock, taken with ``SKIP LOCKED``: several workers drain side by side without waiting on
-each other, a worker killed mid-way leaves the row RECEIVED for the next one, and applying twice changes
-nothing (the dedupe key).
+left RECEIVED (older than ``NOTIFY_SWEEP_AFTER``). Each notification is taken and applied by the intake
+service (:mod:`antom_django.services.intake`), in its own transaction holding its row lock, taken with
+``SKIP LOCKED``: several workers drain side by side without waiting on each other, a worker killed mid-way
+leaves the row RECEIVED for the next one, and applying twice changes nothing (the dedupe key).
 """
 
 from __future__ import annotations
@@ -18,37 +18,27 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, OperationalError, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from ..conf import antom_settings
 from ..models import Notification
-from .context import atomic
-from .notifications import apply_notification, mark_error
+from .intake import CHANNEL, RETRY_LATER, TRANSIENT, apply_next, queue_mode
+
+__all__ = ["CHANNEL", "RETRY_LATER", "TRANSIENT", "Listener", "apply_pending_notifications", "pending", "queue_mode"]
 
 logger = logging.getLogger("antom_django.queue")
 Outcome = Notification.Outcome
 
-CHANNEL = "antom_notifications"
-"""PostgreSQL ``LISTEN`` channel announced in the INSERT of each queued notification."""
-
-RETRY_LATER = "RETRY_LATER"
-"""Counted when a failure of our own (database unreachable, deadlock) stops a run; the row stays RECEIVED."""
-
-TRANSIENT = (OperationalError, InterfaceError)
-
-
-def queue_mode() -> bool:
-    """True when ``POST notify/`` acknowledges on storing and leaves applying to a worker."""
-    return bool(antom_settings.NOTIFY_APPLY == "queue")
-
 
 def pending(*, min_age: float = 0.0, outcome: str = Outcome.RECEIVED) -> QuerySet[Notification]:
-    """Verified notifications still to apply (or, with ``outcome=ERROR``, that failed), oldest first."""
+    """Verified notifications still to apply (or, with ``outcome=ERROR``, that failed), oldest first.
+
+    ``min_age`` counts from the latest delivery: a row Antom has just sent again may be in a view's hands."""
     rows = Notification.objects.filter(outcome=outcome, signature_verified=True)
     if min_age > 0:
-        rows = rows.filter(created_at__lte=timezone.now() - timedelta(seconds=min_age))
+        rows = rows.filter(last_received_at__lte=timezone.now() - timedelta(seconds=min_age))
     return rows.order_by("pk")
 
 
@@ -61,13 +51,14 @@ def apply_pending_notifications(
 ) -> Counter[str]:
     """Apply up to ``limit`` stored notifications, oldest first; returns how many ended in each outcome.
 
-    ``min_age`` (seconds since arrival) defaults to 0 in queue mode and to ``NOTIFY_SWEEP_AFTER`` in
-    inline mode, so the sweep never races the view that is applying a notification it just stored.
-    A failure of our own (database unreachable, deadlock) ends the run and leaves the notification
-    RECEIVED for the next one (counted as ``RETRY_LATER``); any other error marks it ERROR, keeps the
-    reason on the row and goes on with the next. ``include_errors`` retries ERROR rows once every
-    RECEIVED one is done (so failing rows never starve new ones). ``stop`` is asked before each
-    notification; True ends the run there (a worker's SIGTERM).
+    ``min_age`` (seconds since the latest delivery) defaults to 0 in queue mode and to ``NOTIFY_SWEEP_AFTER``
+    in inline mode, so the sweep never races the view that is applying a notification it just stored.
+    Each row goes through the intake service (:func:`~antom_django.services.intake.apply_next`): a failure of
+    our own (database unreachable, deadlock) ends the run and leaves the notification as it was for the next
+    one (counted as ``RETRY_LATER``); any other error marks it ERROR, keeps the reason on the row and goes on
+    with the next. ``include_errors`` retries ERROR rows once every RECEIVED one is done (so failing rows
+    never starve new ones). ``stop`` is asked before each notification; True ends the run there (a worker's
+    SIGTERM).
     """
     if min_age is None:
         min_age = 0.0 if queue_mode() else float(antom_settings.NOTIFY_SWEEP_AFTER)
@@ -75,26 +66,15 @@ def apply_pending_notifications(
     failed: set[int] = set()  # tried in this run already: an ERROR row is not picked twice
     phases = [Outcome.RECEIVED, Outcome.ERROR] if include_errors else [Outcome.RECEIVED]
     while phases and done.total() < limit and not (stop is not None and stop()):
-        notification: Notification | None = None
-        try:
-            with atomic():
-                rows = pending(min_age=min_age, outcome=phases[0]).exclude(pk__in=failed)
-                notification = rows.select_for_update(skip_locked=True).first()
-                if notification is None:  # this phase is done: RECEIVED, then (include_errors) ERROR
-                    phases.pop(0)
-                    continue
-                done[apply_notification(notification)] += 1
-        except TRANSIENT:
-            logger.warning("antom queue: database unavailable; notifications left for the next run", exc_info=True)
-            done[RETRY_LATER] += 1
+        result = apply_next(pending(min_age=min_age, outcome=phases[0]).exclude(pk__in=failed))
+        if result is None:  # this phase is done: RECEIVED, then (include_errors) ERROR
+            phases.pop(0)
+            continue
+        done[result.outcome] += 1
+        if result.outcome == RETRY_LATER:
             break
-        except Exception as exc:
-            if notification is None:
-                raise
-            logger.exception("antom queue: applying notification %s failed", notification.pk)
-            failed.add(notification.pk)
-            mark_error(notification, exc)
-            done[Outcome.ERROR] += 1
+        if result.outcome == Outcome.ERROR and result.notification is not None:
+            failed.add(result.notification.pk)
     return done
 
 

@@ -6,13 +6,13 @@ import json
 from typing import Any
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import IntegrityError, OperationalError, connection
 from django.test import Client, override_settings
 
-from antom_django import services
 from antom_django.api import inbox
 from antom_django.client.types import ACK_BODY
 from antom_django.models import Capture, Notification, Payment, PaymentEvent, Refund
+from antom_django.services import notifications
 from tests.api.helpers import CLIENT_ID, NOTIFY_PATH, encode, fixture, now_ms, post_notification, signed_headers
 from tests.concurrency import race
 from tests.settings import ANTOM, VECTORS
@@ -142,8 +142,9 @@ def test_same_notification_twice_is_acknowledged_and_changes_nothing(client: Cli
     pending_payment.refresh_from_db()
     assert pending_payment.updated_at == updated
     assert PaymentEvent.objects.count() == events
-    outcomes = sorted(Notification.objects.values_list("outcome", flat=True))
-    assert outcomes == [Notification.Outcome.APPLIED, Notification.Outcome.DUPLICATE]
+    # Bounded storage: the resend is counted on the stored row, not stored again (it was a DUPLICATE row).
+    stored = Notification.objects.get()
+    assert (stored.outcome, stored.received_count) == (Notification.Outcome.APPLIED, 2)
 
 
 @pytest.mark.postgres
@@ -163,9 +164,13 @@ def test_same_notification_concurrently_applies_once() -> None:
         return response.status_code, response.content
 
     assert race(workers, deliver) == [(200, ACK_BODY)] * workers
-    outcomes = list(Notification.objects.values_list("outcome", flat=True))
-    assert outcomes.count(Notification.Outcome.APPLIED) == 1
-    assert outcomes.count(Notification.Outcome.DUPLICATE) == workers - 1
+    # One row counting every delivery (each was a DUPLICATE row before storage was bounded).
+    stored = Notification.objects.get()
+    assert (stored.outcome, stored.received_count, stored.payment_id) == (
+        Notification.Outcome.APPLIED,
+        workers,
+        payment.pk,
+    )
     payment.refresh_from_db()
     assert payment.status == Payment.Status.AUTHORIZED
     assert PaymentEvent.objects.filter(payment=payment, to_status=Payment.Status.AUTHORIZED).count() == 1
@@ -197,15 +202,21 @@ def test_other_notify_types_are_stored_and_acknowledged(client: Client, db: None
     assert Notification.objects.get().outcome == Notification.Outcome.IGNORED
 
 
+def failing(exc: Exception) -> Any:
+    """A notification handler that raises ``exc`` after applying: the failure happens inside the apply."""
+
+    def handler(change: Any, note: Any) -> None:
+        notifications.apply_payment_message(change, note)
+        change.flush()
+        raise exc
+
+    return handler
+
+
 def test_failure_while_applying_is_kept_and_answered_so_antom_retries(
     client: Client, pending_payment: Payment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_apply = services.apply_notification
-
-    def broken(notification: Notification, data: Any = None) -> Any:
-        raise RuntimeError("bug in a signal receiver")
-
-    monkeypatch.setattr(services, "apply_notification", broken)
+    monkeypatch.setitem(notifications.HANDLERS, "PAYMENT_RESULT", failing(RuntimeError("bug in a signal receiver")))
     body = encode(fixture("notifyPayment_success"))
     assert_refused(post_notification(client, body), 500, "processing_error")
     failed = Notification.objects.get()
@@ -213,23 +224,45 @@ def test_failure_while_applying_is_kept_and_answered_so_antom_retries(
     assert "bug in a signal receiver" in failed.error
     pending_payment.refresh_from_db()
     assert pending_payment.status == Payment.Status.PENDING
-    # Antom's retry, once the bug is fixed, is applied: the failed copy did not mark it seen.
-    monkeypatch.setattr(services, "apply_notification", real_apply)
+    # Antom's retry, once the bug is fixed, applies the ERROR row afresh: the failure did not mark it seen.
+    monkeypatch.undo()
     assert_ack(post_notification(client, body))
     pending_payment.refresh_from_db()
     assert pending_payment.status == Payment.Status.AUTHORIZED
+    applied = Notification.objects.get()
+    assert (applied.pk, applied.outcome, applied.error, applied.received_count) == (
+        failed.pk,
+        Notification.Outcome.APPLIED,
+        "",
+        2,
+    )
 
 
 def test_database_error_while_applying_answers_503(
     client: Client, pending_payment: Payment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def lost(notification: Notification, data: Any = None) -> Any:
-        raise OperationalError("server closed the connection unexpectedly")
-
-    monkeypatch.setattr(services, "apply_notification", lost)
+    lost = OperationalError("server closed the connection unexpectedly")
+    monkeypatch.setitem(notifications.HANDLERS, "PAYMENT_RESULT", failing(lost))
     response = post_notification(client, fixture("notifyPayment_success"))
     assert_refused(response, 503, "temporarily_unavailable")
     assert response["Retry-After"]
+    # Our own outage: the row is left as stored (the sweep or Antom's retry applies it), not marked ERROR.
+    kept = Notification.objects.get()
+    assert (kept.outcome, kept.error) == (Notification.Outcome.RECEIVED, "")
+    monkeypatch.undo()
+    assert_ack(post_notification(client, fixture("notifyPayment_success")))
+    kept.refresh_from_db()
+    assert (kept.outcome, kept.received_count) == (Notification.Outcome.APPLIED, 2)
+
+
+def test_a_failure_to_apply_that_is_a_database_error_of_ours_answers_503_and_is_kept(
+    client: Client, pending_payment: Payment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(notifications.HANDLERS, "PAYMENT_RESULT", failing(IntegrityError("constraint broken")))
+    assert_refused(post_notification(client, fixture("notifyPayment_success")), 503, "temporarily_unavailable")
+    failed = Notification.objects.get()
+    assert failed.outcome == Notification.Outcome.ERROR
+    assert "constraint broken" in failed.error
 
 
 @pytest.mark.postgres
@@ -424,9 +457,15 @@ QUERIES_APPLIED = 7
 outcome in one UPDATE of the notification, one UPDATE of the payment's changed columns (status and the facts that
 came with it), record the event (4)."""
 
-QUERIES_DUPLICATE = 7
-"""A duplicate: store raw (1), BEGIN, lock the payment, the dedupe key collides, ROLLBACK (4), confirm the
-applied copy exists (1), mark this one DUPLICATE (1)."""
+QUERIES_REPLAY = 1
+"""The same bytes again: the INSERT collides with the stored row's fingerprint and counts the delivery on it
+(one statement); the row is applied already, so that is all."""
+
+QUERIES_DUPLICATE = 12
+"""The same message in other bytes (rare: Antom resends the bytes it signed): store raw (1), BEGIN, lock the
+payment, the dedupe key collides, ROLLBACK (4), then fold it into the applied row in one transaction (7):
+BEGIN, lock this row and read its count, add the count to the applied row, and the ORM's delete (read the
+row, detach timeline events, none, DELETE), COMMIT."""
 
 
 @pytest.mark.django_db(transaction=True)
@@ -441,9 +480,13 @@ def test_queries_per_notification_are_constant(django_assert_num_queries: Any) -
         payload["paymentId"] = f"20240101123456789{n:04d}"
         with django_assert_num_queries(QUERIES_APPLIED):
             assert_ack(post_notification(client, payload))
-    with django_assert_num_queries(QUERIES_DUPLICATE):
+    with django_assert_num_queries(QUERIES_REPLAY):
         assert_ack(post_notification(client, payload))
+    with django_assert_num_queries(QUERIES_DUPLICATE):
+        assert_ack(post_notification(client, json.dumps(payload, indent=1).encode()))
     assert Notification.objects.filter(outcome=Notification.Outcome.APPLIED).count() == 3
+    assert Notification.objects.count() == 3
+    assert Notification.objects.get(pk=Notification.objects.order_by("pk").last().pk).received_count == 3
 
 
 def test_refusals_are_logged_at_a_bounded_rate(client: Client, db: None, caplog: pytest.LogCaptureFixture) -> None:
@@ -467,4 +510,5 @@ def test_a_throttle_configured_for_notify_applies(client: Client, pending_paymen
     with override_settings(ANTOM=antom, REST_FRAMEWORK=rates):
         codes = [post_notification(client, body).status_code for _ in range(3)]
     assert codes == [200, 200, 429]
-    assert Notification.objects.count() == 2  # the throttled one was refused before anything was stored
+    # The throttled one was refused before anything was stored (the second is counted on the first's row).
+    assert Notification.objects.get().received_count == 2

@@ -48,7 +48,11 @@ def test_a_resent_notification_is_acknowledged_again_and_applied_once(client: Cl
     body = encode(fixture("notifyPayment_success"))
     for _ in range(2):
         assert_ack(post_notification(client, body))
-    assert apply_pending_notifications() == Counter({Outcome.APPLIED: 1, Outcome.DUPLICATE: 1})
+    # One row counting both deliveries (the resend was a second row, then DUPLICATE, before storage was bounded).
+    assert apply_pending_notifications() == Counter({Outcome.APPLIED: 1})
+    assert_ack(post_notification(client, body))  # after it was applied: counted, nothing left to apply
+    assert apply_pending_notifications() == Counter()
+    assert (Notification.objects.get().outcome, Notification.objects.get().received_count) == (Outcome.APPLIED, 3)
     assert PaymentEvent.objects.filter(payment=pending_payment, to_status=Payment.Status.AUTHORIZED).count() == 1
 
 
@@ -99,6 +103,7 @@ def test_queued_notifications_are_announced_to_listeners_on_commit() -> None:
     from tests.api.conftest import make_payment
 
     make_payment()
+    make_payment(payment_request_id="paymentRequestId02", reference_order_id="order-2")
     listener = listen(connection.settings_dict["NAME"])
     try:
         with override_settings(ANTOM=ANTOM):
@@ -106,6 +111,9 @@ def test_queued_notifications_are_announced_to_listeners_on_commit() -> None:
         assert announcements(listener, 0.5) == []  # inline mode: applied already, nobody to wake
         with override_settings(ANTOM=QUEUE):
             assert_ack(post_notification(Client(), fixture("notifyPayment_success")))
+            assert announcements(listener, 0.5) == []  # a replay of an applied one: nothing to apply
+            other = {**fixture("notifyPayment_success"), "paymentRequestId": "paymentRequestId02", "paymentId": "2"}
+            assert_ack(post_notification(Client(), other))
         assert announcements(listener, 5.0) == [CHANNEL]
     finally:
         listener.close()

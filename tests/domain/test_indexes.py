@@ -27,6 +27,7 @@ EXPECTED: dict[type[models.Model], list[tuple[str, ...]]] = {
     Notification: [
         ("created_at",),
         ("dedupe_key",),
+        ("fingerprint",),
         ("id",),
         ("id",),
         ("id",),
@@ -120,3 +121,12 @@ def test_duplicate_dedupe_key_is_refused_and_unset_keys_are_not() -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         Notification.objects.create(body="{}", dedupe_key="PAYMENT_RESULT:1:S")
     assert Notification.objects.filter(dedupe_key__isnull=True).count() == 2
+
+
+def test_duplicate_fingerprint_is_refused_and_unset_ones_are_not() -> None:
+    for _ in range(2):
+        Notification.objects.create(body="{}", fingerprint=None)
+    Notification.objects.create(body="{}", fingerprint="f" * 64)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Notification.objects.create(body="{}", fingerprint="f" * 64)
+    assert Notification.objects.filter(fingerprint__isnull=True).count() == 2

@@ -46,8 +46,26 @@ def test_resent_notification_is_a_duplicate(apply: Any, signal_log: SignalLog) -
     first, again = store(payment_result(payment)), store(payment_result(payment))
     assert apply(first) == Outcome.APPLIED
     assert apply(again) == Outcome.DUPLICATE
-    again.refresh_from_db()
-    assert (again.outcome, again.dedupe_key, again.payment_id) == (Outcome.DUPLICATE, None, payment.pk)
+    # Bounded storage: the copy is counted on the applied row and deleted (it was kept as a DUPLICATE row).
+    assert not Notification.objects.filter(pk=again.pk).exists()
+    first.refresh_from_db()
+    assert (first.outcome, first.received_count, first.last_received_at) == (
+        Outcome.APPLIED,
+        2,
+        max(first.created_at, again.last_received_at),
+    )
+    assert signal_log.count("payment_status_changed") == 1
+
+
+def test_a_row_applied_meanwhile_is_not_applied_again(apply: Any, signal_log: SignalLog) -> None:
+    payment = make_payment()
+    note = store(payment_result(payment))
+    stale = Notification.objects.get(pk=note.pk)  # a second holder of the same row (a concurrent delivery)
+    assert apply(note) == Outcome.APPLIED
+    assert apply(stale) == Outcome.DUPLICATE
+    note.refresh_from_db()
+    assert (note.outcome, note.received_count) == (Outcome.APPLIED, 1)
+    assert payment.events.filter(kind=PaymentEvent.Kind.STATUS).count() == 1
     assert signal_log.count("payment_status_changed") == 1
 
 

@@ -24,7 +24,9 @@ QUEUE = {**ANTOM, "NOTIFY_APPLY": "queue"}
 
 
 def age(notification: Notification, seconds: float) -> None:
-    Notification.objects.filter(pk=notification.pk).update(created_at=timezone.now() - timedelta(seconds=seconds))
+    """Its latest delivery was ``seconds`` ago."""
+    when = timezone.now() - timedelta(seconds=seconds)
+    Notification.objects.filter(pk=notification.pk).update(created_at=when, last_received_at=when)
 
 
 @pytest.mark.django_db
@@ -50,6 +52,8 @@ def test_a_resent_notification_is_applied_once(signal_log: SignalLog) -> None:
         store(payment_result(payment))
     assert apply_pending_notifications() == Counter({Outcome.APPLIED: 1, Outcome.DUPLICATE: 2})
     assert PaymentEvent.objects.filter(payment=payment, to_status=Payment.Status.AUTHORIZED).count() == 1
+    # The copies are folded into the applied row (they were kept as DUPLICATE rows before storage was bounded).
+    assert Notification.objects.get().received_count == 3
 
 
 @pytest.mark.django_db

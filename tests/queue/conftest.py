@@ -2,32 +2,47 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from antom_django.models import Notification, Payment
+from antom_django.services import intake
 from tests.api.conftest import make_payment
-from tests.api.helpers import encode, fixture
+from tests.api.helpers import CLIENT_ID, encode, fixture, now_ms
 
 ROOT = Path(__file__).resolve().parents[2]
 MANAGE = [sys.executable, str(ROOT / "manage.py"), "antom_apply_notifications"]
 
 
-def store(payload: dict[str, Any] | None = None, **fields: Any) -> Notification:
-    """A verified notification stored raw and not applied yet (the guide's PAYMENT_RESULT by default)."""
+def store(payload: dict[str, Any] | None = None, *, indent: int | None = None, **fields: Any) -> Notification:
+    """A verified notification stored raw by the intake service, as ``POST notify/`` stores it, and not applied
+    yet (the guide's PAYMENT_RESULT by default); the same bytes again are counted on that row. ``indent``
+    writes the same message in other bytes; ``fields`` are then set on the row (``outcome=ERROR`` ...)."""
     payload = payload if payload is not None else fixture("notifyPayment_success")
-    values: dict[str, Any] = {"signature_verified": True, "outcome": Notification.Outcome.RECEIVED}
-    values.update(fields)
-    return Notification.objects.create(body=encode(payload).decode(), notify_type=payload["notifyType"], **values)
+    body = encode(payload).decode() if indent is None else json.dumps(payload, indent=indent)
+    notification = intake.store(body, payload, client_id=CLIENT_ID, request_time=now_ms())
+    if fields:
+        Notification.objects.filter(pk=notification.pk).update(**fields)
+        notification.refresh_from_db()
+    return notification
+
+
+def age(notification: Notification, seconds: float) -> None:
+    """Its latest delivery was ``seconds`` ago (what the inline mode's sweep waits for)."""
+    when = timezone.now() - timedelta(seconds=seconds)
+    Notification.objects.filter(pk=notification.pk).update(created_at=when, last_received_at=when)
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str, output: Callable[[], str] = str) -> Any:

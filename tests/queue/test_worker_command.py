@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import signal
@@ -10,22 +11,21 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 
 import psycopg
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client, override_settings
-from django.utils import timezone
 
 from antom_django.management.commands.antom_apply_notifications import StopRequest
 from antom_django.models import Notification, Payment, PaymentEvent
+from antom_django.services import intake, notifications
 from tests.api.conftest import make_payment
 from tests.api.helpers import fixture, post_notification
 from tests.settings import ANTOM
 
-from .conftest import Worker, backends, database_url, store, wait_for
+from .conftest import Worker, age, backends, database_url, store, wait_for
 
 Outcome = Notification.Outcome
 QUEUE = {**ANTOM, "NOTIFY_APPLY": "queue"}
@@ -67,12 +67,16 @@ def blocked_on_the_payment(worker: Worker) -> list[tuple[int]]:
 @override_settings(ANTOM=QUEUE)
 def test_once_applies_what_is_stored_and_prints_the_counts(pending_payment: Payment) -> None:
     payment = fixture("notifyPayment_success")
-    store(payment)
-    store(payment)  # Antom's resend
+    first = store(payment)
+    store(payment)  # Antom's resend: counted on the stored row
+    store(payment, indent=1)  # the same message in other bytes: a row until it is applied, then folded in
     store({**payment, "paymentRequestId": "nobody", "paymentId": "nobody"})
     store({**payment, "notifyType": "SOMETHING_NEW"})
     assert run() == "4 notifications processed (APPLIED=1, DUPLICATE=1, IGNORED=1, UNKNOWN_PAYMENT=1)\n"
-    assert outcomes() == [Outcome.APPLIED, Outcome.DUPLICATE, Outcome.UNKNOWN_PAYMENT, Outcome.IGNORED]
+    # Storage is bounded: the resend and the copy were a DUPLICATE row each before.
+    assert outcomes() == [Outcome.APPLIED, Outcome.UNKNOWN_PAYMENT, Outcome.IGNORED]
+    first.refresh_from_db()
+    assert first.received_count == 3
     pending_payment.refresh_from_db()
     assert pending_payment.status == Payment.Status.AUTHORIZED
     assert run() == "0 notifications processed\n"
@@ -80,20 +84,59 @@ def test_once_applies_what_is_stored_and_prints_the_counts(pending_payment: Paym
 
 @override_settings(ANTOM=QUEUE)
 def test_limit_caps_one_run(pending_payment: Payment) -> None:
-    for _ in range(3):
-        store()
+    for indent in (None, 1, 2):
+        store(indent=indent)
     assert run("--limit", "2") == "2 notifications processed (APPLIED=1, DUPLICATE=1)\n"
-    assert outcomes() == [Outcome.APPLIED, Outcome.DUPLICATE, Outcome.RECEIVED]
+    assert outcomes() == [Outcome.APPLIED, Outcome.RECEIVED]
     assert run("--limit", "2") == "1 notification processed (DUPLICATE=1)\n"
+    assert outcomes() == [Outcome.APPLIED]
 
 
 def test_inline_mode_sweeps_only_what_the_view_left_behind(pending_payment: Payment) -> None:
     fresh = store()
     assert run() == "0 notifications processed\n"  # NOTIFY_SWEEP_AFTER: the view may be applying it now
-    Notification.objects.filter(pk=fresh.pk).update(created_at=timezone.now() - timedelta(seconds=61))
+    age(fresh, 61)
     assert run() == "1 notification processed (APPLIED=1)\n"
-    store()
+    store()  # the same bytes: counted on the applied row, nothing to apply
+    assert run("--min-age", "0") == "0 notifications processed\n"
+    store(indent=1)
     assert run("--min-age", "0") == "1 notification processed (DUPLICATE=1)\n"
+    fresh.refresh_from_db()
+    assert (outcomes(), fresh.received_count) == ([Outcome.APPLIED], 3)
+
+
+@override_settings(ANTOM=QUEUE)
+def test_a_delivery_of_a_failed_row_is_left_for_the_worker_again(pending_payment: Payment) -> None:
+    failed = store(outcome=Outcome.ERROR, error="RuntimeError: boom")
+    assert run() == "0 notifications processed\n"  # ERROR rows wait for --include-errors ...
+    again = store()  # ... unless Antom sends them again: then the row is RECEIVED for the next run
+    assert (again.pk, again.outcome) == (failed.pk, Outcome.RECEIVED)
+    assert run() == "1 notification processed (APPLIED=1)\n"
+    failed.refresh_from_db()
+    assert (failed.outcome, failed.error, failed.received_count) == (Outcome.APPLIED, "", 2)
+
+
+@override_settings(ANTOM=QUEUE)
+def test_a_failure_is_handled_as_the_view_handles_it(pending_payment: Payment, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(change: object, note: object) -> None:
+        raise RuntimeError("bug in a handler")
+
+    monkeypatch.setitem(notifications.HANDLERS, "PAYMENT_RESULT", broken)
+    failed = store()
+    assert run() == "1 notification processed (ERROR=1)\n"
+    failed.refresh_from_db()
+    assert failed.outcome == Outcome.ERROR
+    assert failed.error == "RuntimeError: bug in a handler"
+    # The view's path to the same row: the same rule, and the same record.
+    with override_settings(ANTOM=ANTOM):
+        result = intake.receive(failed.body, json.loads(failed.body))
+    assert (result.notification and result.notification.pk, result.outcome, result.acknowledge) == (
+        failed.pk,
+        Outcome.ERROR,
+        False,
+    )
+    failed.refresh_from_db()
+    assert (failed.outcome, failed.error, failed.received_count) == (Outcome.ERROR, "RuntimeError: bug in a handler", 2)
 
 
 @override_settings(ANTOM=QUEUE)

@@ -1,4 +1,7 @@
-"""``manage.py antom_apply_notifications``: apply stored notifications once (cron), or as a long-running worker."""
+"""``manage.py antom_apply_notifications``: apply stored notifications once (cron), or as a long-running worker.
+
+Each notification goes through the intake service, as ``POST notify/``'s do (:mod:`antom_django.services.intake`).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,8 @@ from django.db import DatabaseError, connections
 
 from antom_django import services
 from antom_django.models import Notification
-from antom_django.services.queue import CHANNEL, RETRY_LATER, Listener
+from antom_django.services.intake import RETRY_LATER
+from antom_django.services.queue import CHANNEL, Listener
 
 logger = logging.getLogger("antom_django.queue")
 Outcome = Notification.Outcome

@@ -1,0 +1,135 @@
+"""POST antom/notify/ under replay: a message sent again and again is one row and a count, in both modes."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
+
+from antom_django.client.types import ACK_BODY
+from antom_django.models import Notification, Payment, PaymentEvent
+from antom_django.services import apply_pending_notifications, notifications
+from tests.api.conftest import make_payment
+from tests.api.helpers import NOTIFY_PATH, encode, fixture, post_notification, signed_headers
+from tests.domain.conftest import signal_log
+from tests.settings import ANTOM
+
+__all__ = ["signal_log"]  # the domain tests' recorder of every signal sent, as a fixture here too
+
+Outcome = Notification.Outcome
+REPLAYS = 30
+MODES = {"inline": {**ANTOM, "NOTIFY_APPLY": "inline"}, "queue": {**ANTOM, "NOTIFY_APPLY": "queue"}}
+
+
+def assert_ack(response: Any) -> None:
+    assert (response.status_code, response.content) == (200, ACK_BODY)
+
+
+def drain(mode: str) -> Counter[str]:
+    """What a queue worker would apply now (nothing in inline mode: the view applied it)."""
+    return apply_pending_notifications() if mode == "queue" else Counter()
+
+
+@pytest.mark.django_db(transaction=True)  # as in production: commits, and signals sent after them
+@pytest.mark.parametrize("mode", list(MODES))
+def test_a_notification_resent_many_times_is_one_row_applied_once(mode: str, signal_log: Any) -> None:
+    payment = make_payment()
+    body = encode(fixture("notifyPayment_success"))
+    with override_settings(ANTOM=MODES[mode]):
+        for _ in range(REPLAYS // 2):  # Antom's resends: the same body, signed anew each time
+            assert_ack(post_notification(Client(), body))
+        assert drain(mode) == (Counter({Outcome.APPLIED: 1}) if mode == "queue" else Counter())
+        for _ in range(REPLAYS - REPLAYS // 2):  # and more once it is applied
+            assert_ack(post_notification(Client(), body))
+        assert drain(mode) == Counter()
+    stored = Notification.objects.get()
+    assert (stored.outcome, stored.received_count, stored.body, stored.payment_id) == (
+        Outcome.APPLIED,
+        REPLAYS,
+        body.decode(),
+        payment.pk,
+    )
+    assert stored.last_received_at > stored.created_at
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.AUTHORIZED
+    assert PaymentEvent.objects.filter(payment=payment).count() == 1
+    assert signal_log.count("payment_authorized") == 1
+    assert signal_log.count("payment_status_changed") == 1
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_a_captured_request_replayed_verbatim_grows_nothing(mode: str, pending_payment: Payment) -> None:
+    """Anyone who saw one signed request can send it again, unchanged, while its request-time is in the window."""
+    body = encode(fixture("notifyPayment_success"))
+    headers = signed_headers(body)
+    client = Client()
+    with override_settings(ANTOM=MODES[mode]):
+        for _ in range(REPLAYS):
+            assert_ack(client.post(NOTIFY_PATH, data=body, content_type="application/json", headers=headers))
+        drain(mode)
+    stored = Notification.objects.get()
+    assert (stored.outcome, stored.received_count) == (Outcome.APPLIED, REPLAYS)
+    assert PaymentEvent.objects.filter(payment=pending_payment).count() == 1
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_resends_in_other_bytes_are_folded_into_the_applied_row(mode: str, pending_payment: Payment) -> None:
+    """The same message (same dedupe key) in other bytes each time: stored until applied, then counted on the
+    applied row and deleted; the table holds one row however many copies came (each was a DUPLICATE row)."""
+    payload = fixture("notifyPayment_success")
+    with override_settings(ANTOM=MODES[mode]):
+        for indent in [None, *range(1, 10)]:
+            body = encode(payload) if indent is None else json.dumps(payload, indent=indent).encode()
+            assert_ack(post_notification(Client(), body))
+            drain(mode)
+            assert Notification.objects.count() == 1
+        assert_ack(post_notification(Client(), json.dumps(payload, indent=1).encode()))  # a copy seen before
+        drain(mode)
+    stored = Notification.objects.get()
+    assert (stored.outcome, stored.received_count, stored.body) == (Outcome.APPLIED, 11, encode(payload).decode())
+    assert PaymentEvent.objects.filter(payment=pending_payment).count() == 1
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_a_resend_of_a_failed_notification_is_applied_again(
+    mode: str, pending_payment: Payment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(change: Any, note: Any) -> None:
+        raise RuntimeError("bug in a handler")
+
+    body = encode(fixture("notifyPayment_success"))
+    monkeypatch.setitem(notifications.HANDLERS, "PAYMENT_RESULT", broken)
+    with override_settings(ANTOM=MODES[mode]):
+        first = post_notification(Client(), body)
+        assert first.status_code == (200 if mode == "queue" else 500)
+        assert drain(mode) == (Counter({Outcome.ERROR: 1}) if mode == "queue" else Counter())
+        assert Notification.objects.get().outcome == Outcome.ERROR
+        monkeypatch.undo()
+        # Inline: applied in the request, afresh. Queue: RECEIVED again, so the next run applies it without
+        # waiting for --include-errors.
+        assert_ack(post_notification(Client(), body))
+        assert drain(mode) == (Counter({Outcome.APPLIED: 1}) if mode == "queue" else Counter())
+    stored = Notification.objects.get()
+    assert (stored.outcome, stored.error, stored.received_count) == (Outcome.APPLIED, "", 2)
+    pending_payment.refresh_from_db()
+    assert pending_payment.status == Payment.Status.AUTHORIZED
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("mode", list(MODES))
+def test_a_replay_of_an_applied_notification_costs_one_statement(mode: str) -> None:
+    make_payment()
+    body = encode(fixture("notifyPayment_success"))
+    with override_settings(ANTOM=MODES[mode]):
+        assert_ack(post_notification(Client(), body))
+        drain(mode)
+        with CaptureQueriesContext(connection) as queries:
+            assert_ack(post_notification(Client(), body))
+    assert [q["sql"].split(" ", 1)[0] for q in queries.captured_queries] == ["INSERT"]
+    assert " ON CONFLICT " in queries.captured_queries[0]["sql"]
+    assert Notification.objects.get().received_count == 2
