@@ -11,10 +11,12 @@ from typing import Any, TextIO
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from antom_django.client.keys import load_public_key, public_pem, read_key_file
+from antom_django.client.errors import KeyFormatError
+from antom_django.client.keys import public_pem
 
 from .config import DEFAULT_CLIENT_ID, SandboxConfig
 from .faults import Faults
+from .keyarg import load_merchant_public_key
 from .server import MERCHANT_KEY_FILE, SIMULATOR_KEY_FILE, SandboxServer, load_or_create_key
 
 
@@ -34,7 +36,10 @@ def add_arguments(parser: argparse.ArgumentParser, *, verbose_flag: bool = True)
     )
     keys.add_argument(
         "--merchant-public-key",
-        help="the merchant's RSA public key (file or base64 DER/PEM); default: generate a merchant key pair in --keys-dir",
+        type=merchant_public_key_argument,
+        metavar="KEY_OR_FILE",
+        help="the merchant's RSA public key: PEM or base64 DER text, or a PEM / base64 / DER file; "
+        "default: generate a merchant key pair in --keys-dir",
     )
     timing = parser.add_argument_group("timing")
     timing.add_argument(
@@ -94,9 +99,12 @@ def config_from(options: Any) -> SandboxConfig:
     )
 
 
-def _public_key(value: str) -> rsa.RSAPublicKey:
-    text = read_key_file(value, what="merchant public key") if Path(value).is_file() else value
-    return load_public_key(text, what="merchant public key")
+def merchant_public_key_argument(value: str) -> rsa.RSAPublicKey:
+    """argparse ``type`` of ``--merchant-public-key``: a usage error, never a traceback, for a bad value."""
+    try:
+        return load_merchant_public_key(value)
+    except KeyFormatError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
 
 
 def build_server(
@@ -108,8 +116,9 @@ def build_server(
     (keys_dir / "antom_sandbox_public_key.pem").write_bytes(public_pem(simulator_key))
     server = SandboxServer(host=options.host, port=options.port, config=config_from(options), private_key=simulator_key)
     settings: dict[str, Any] = {"CLIENT_ID": options.client_id}
-    if merchant_public_key is None and options.merchant_public_key:
-        merchant_public_key = _public_key(options.merchant_public_key)
+    given = options.merchant_public_key
+    if merchant_public_key is None and given is not None:
+        merchant_public_key = given if isinstance(given, rsa.RSAPublicKey) else load_merchant_public_key(given)
     if merchant_public_key is not None:
         server.sim.register_client(options.client_id, merchant_public_key)
         settings["PRIVATE_KEY"] = "<your merchant private key>"
@@ -146,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if options.verbose else logging.WARNING, format="%(asctime)s %(message)s")
     try:
         server, settings = build_server(options)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, KeyFormatError) as exc:
         parser.error(str(exc))
     banner(server, settings, sys.stdout)
     with contextlib.suppress(KeyboardInterrupt):

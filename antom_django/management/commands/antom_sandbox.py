@@ -89,12 +89,12 @@ class Command(BaseCommand):
         if options["client_id"] == DEFAULT_CLIENT_ID and antom_settings.CLIENT_ID:
             options["client_id"] = antom_settings.CLIENT_ID
         merchant_key = None
-        if not options["merchant_public_key"]:
+        if options["merchant_public_key"] is None:
             with contextlib.suppress(ConfigurationError):
                 merchant_key = antom_settings.merchant_private_key.public_key()
         try:
             server, shop_settings = build_server(argparse.Namespace(**options), merchant_key)
-        except (ValueError, OSError) as exc:
+        except (ValueError, OSError, ConfigurationError) as exc:
             raise CommandError(str(exc)) from None
         if merchant_key is not None:
             shop_settings.pop("PRIVATE_KEY", None)
