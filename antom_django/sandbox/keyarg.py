@@ -1,8 +1,8 @@
 """``--merchant-public-key``: the key itself (PEM or base64 DER) or the path of a key file, told apart by content.
 
 Trying the value as a file name first broke on real keys: a 2048-bit key in base64 is about 400
-characters, and whenever 256 of them in a row hold no ``/`` the operating system refuses the "file
-name" (``ENAMETOOLONG``) before the text was ever read as a key. So the value is classified first:
+characters, and whenever its first 256 hold no ``/`` (3-5 % of keys) the operating system refuses
+the "file name" (``ENAMETOOLONG``) before the text is ever read as a key. So the value is classified first:
 
 * it contains a PEM ``-----BEGIN`` line, or it is base64 (line breaks allowed) that starts like an
   ASN.1 SEQUENCE, which every DER key is (``M`` then ``A``-``P``): it is the key;
