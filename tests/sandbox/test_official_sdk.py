@@ -6,7 +6,7 @@ with the version that benchmark pins (built from PyPI when missing, about a minu
 notification classes and its webhook tool as they are, with two changes only:
 
 * the host: ``DefaultAlipayClient(gateway_url="http://127.0.0.1:<port>", ...)``, the constructor
-  argument Antom documents for choosing a region's host;
+  argument that otherwise names Antom's regional host (``https://open-sea-global.alipay.com``);
 * plain HTTP: one attribute, the SDK's connection factory
   ``com.alipay.ams.api.net.default_http_rpc.__get_http_connection``, is replaced by one that opens
   ``http.client.HTTPConnection`` to the gateway URL's host and port (the SDK's own always opens HTTPS
@@ -57,7 +57,8 @@ def sdk_python() -> Path:
 
 def _run_driver(sdk_python: Path, sandbox: SandboxServer, job: dict[str, Any]) -> tuple[dict[str, Any], dict]:
     """Run the driver; between the session and the rest, the test pays as the buyer on the checkout."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    # The SDK's venv stands alone: none of this project's paths, nor its warnings-as-errors policy (tox).
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONWARNINGS")}
     process = subprocess.Popen(
         [str(sdk_python), str(DRIVER)],
         stdin=subprocess.PIPE,
