@@ -10,14 +10,12 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from .client.api import DEFAULT_GATEWAY_URL, SANDBOX_PREFIX
+from .client.api import DEFAULT_GATEWAY_URL, SANDBOX_PREFIX, AntomClient
 from .client.errors import ConfigurationError
 from .client.keys import load_private_key, load_public_key, read_key_file
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import rsa
-
-    from .client.api import AntomClient
 
 SETTING_NAME = "ANTOM"
 
@@ -80,7 +78,7 @@ class AntomSettings:
 
     ``antom_settings.CLIENT_ID`` reads a value; ``merchant_private_key`` and
     ``antom_public_key`` are parsed once and cached; ``get_client()`` returns one
-    pooled :class:`~antom_django.client.AntomClient` per process. The cache is
+    pooled :class:`~antom_django.client.AntomClient` per process, ``new_client()`` a new one. The cache is
     dropped whenever the ``ANTOM`` setting changes (``override_settings``).
     """
 
@@ -167,9 +165,11 @@ class AntomSettings:
 
     def get_client(self) -> AntomClient:
         """One shared, pooled client built from settings."""
-        from .client.api import AntomClient
-
         return self._cached("_client", lambda: AntomClient(**self.client_kwargs()))
+
+    def new_client(self, **overrides: Any) -> AntomClient:
+        """A client of its own built from settings, ``overrides`` (any ``AntomClient`` argument) applied."""
+        return AntomClient(**{**self.client_kwargs(), **overrides})
 
 
 antom_settings = AntomSettings()

@@ -1,7 +1,8 @@
 """The state machine: the one table of allowed transitions, and how Antom's statuses map onto it.
 
 Everything here is pure (no database, no network) so the rules can be read, tested and
-reasoned about in one place. The service layer asks :func:`decide` before changing any
+reasoned about in one place. The statuses are defined here and the models use them, so the
+models depend on the rules and never the other way round. The service layer asks :func:`decide` before changing any
 status and does nothing unless the answer is :attr:`Decision.APPLY`.
 """
 
@@ -10,11 +11,34 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 
-from .models.ledger import LedgerRow
-from .models.payment import Payment
+from django.db import models
+from django.utils.translation import gettext_lazy as _
 
-P = Payment.Status
-L = LedgerRow.Status
+
+class PaymentStatus(models.TextChoices):
+    """A payment's status (``Payment.Status``)."""
+
+    INITIATED = "INITIATED", _("Initiated")
+    PENDING = "PENDING", _("Pending")
+    PROCESSING = "PROCESSING", _("Processing")
+    AUTHORIZED = "AUTHORIZED", _("Authorized")
+    PARTIALLY_CAPTURED = "PARTIALLY_CAPTURED", _("Partially captured")
+    SUCCEEDED = "SUCCEEDED", _("Succeeded")
+    REFUNDED = "REFUNDED", _("Refunded")
+    FAILED = "FAILED", _("Failed")
+    CANCELLED = "CANCELLED", _("Cancelled")
+
+
+class LedgerStatus(models.TextChoices):
+    """A capture's or refund's status (``Capture.Status``, ``Refund.Status``)."""
+
+    PENDING = "PENDING", _("Pending")
+    SUCCEEDED = "SUCCEEDED", _("Succeeded")
+    FAILED = "FAILED", _("Failed")
+
+
+P = PaymentStatus
+L = LedgerStatus
 
 PAYMENT_TRANSITIONS: Mapping[str, frozenset[str]] = {
     P.INITIATED: frozenset(

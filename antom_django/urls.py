@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from django.urls import path
 
+from .api.routes import endpoints
 from .api.schema import HAS_SPECTACULAR
-from .api.views import NotifyView, PaymentStatusView, SessionView
 
 app_name = "antom"
 
-urlpatterns = [
-    path("sessions/", SessionView.as_view(), name="sessions"),
-    path("payments/<str:payment_request_id>/", PaymentStatusView.as_view(), name="payment-status"),
-    path("notify/", NotifyView.as_view(), name="notify"),
-]
+urlpatterns = [*endpoints]
 
 if HAS_SPECTACULAR:
     from .api.openapi import SchemaView

@@ -217,8 +217,8 @@ def test_get_client_from_threads_builds_one_client() -> None:
     assert len({id(c) for c in seen}) == 1
 
 
-def test_from_settings_with_overrides() -> None:
-    client = AntomClient.from_settings(read_timeout=1.0, max_retries=3)
+def test_new_client_with_overrides() -> None:
+    client = antom_settings.new_client(read_timeout=1.0, max_retries=3)
     assert client.timeout == (5.0, 1.0)
     assert client.max_retries == 3
     assert client is not antom_settings.get_client()

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import __version__ as version
+from .routes import endpoints
 
 SCHEMA_SETTINGS: dict[str, Any] = {
     "TITLE": "antom_django",
@@ -23,9 +24,6 @@ SCHEMA_SETTINGS: dict[str, Any] = {
 
 def api_patterns(prefix: str = "antom/") -> list[Any]:
     """The three endpoints mounted under ``prefix``, as the schema generator walks them."""
-    from ..urls import urlpatterns
-
-    endpoints = [p for p in urlpatterns if getattr(p, "name", None) != "schema"]
     return [path(prefix.lstrip("/"), include((endpoints, "antom")))]
 
 

@@ -75,8 +75,8 @@ def dumps(payload: Mapping[str, Any]) -> bytes:
 class AntomClient:
     """A client for Antom's payment API (One-time Payments, card auth and capture).
 
-    Build it from explicit arguments, or from Django settings with
-    :meth:`from_settings`. Keys may be given as objects or as base64 DER / PEM.
+    Build it from explicit arguments (in a Django project,
+    ``antom_django.conf.antom_settings.new_client()`` builds one from settings). Keys may be given as objects or as base64 DER / PEM.
     Each method signs its request, verifies the response signature and returns
     a typed result for ``resultStatus`` S; it raises :class:`AntomFailed` for F
     and a subclass of :class:`AntomOutcomeUnknown` for U, timeouts, 5xx and
@@ -141,13 +141,6 @@ class AntomClient:
 
     def __repr__(self) -> str:
         return f"<AntomClient client_id={self.client_id!r} gateway={self.gateway_url!r} sandbox={self.sandbox}>"
-
-    @classmethod
-    def from_settings(cls, **overrides: Any) -> AntomClient:
-        """Build from the ``ANTOM`` Django setting (the only Django-aware entry point)."""
-        from antom_django.conf import antom_settings  # noqa: PLC0415 - keeps client/ Django-free
-
-        return cls(**{**antom_settings.client_kwargs(), **overrides})
 
     # -- operations -------------------------------------------------------
 

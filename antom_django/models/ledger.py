@@ -7,9 +7,9 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext_lazy as _
 
 from ..client.money import Amount
+from ..state import LedgerStatus
 from .base import TimeStampedModel, check_constraint
 from .event import Source
 
@@ -17,10 +17,7 @@ from .event import Source
 class LedgerRow(TimeStampedModel):
     """An amount of a payment asked of Antom (captured or refunded), its outcome and who asked."""
 
-    class Status(models.TextChoices):
-        PENDING = "PENDING", _("Pending")
-        SUCCEEDED = "SUCCEEDED", _("Succeeded")
-        FAILED = "FAILED", _("Failed")
+    Status = LedgerStatus
 
     amount = models.PositiveBigIntegerField(help_text="Amount asked for, in minor units of the payment currency.")
     currency = models.CharField(max_length=3, help_text="ISO 4217 currency code (the payment's).")

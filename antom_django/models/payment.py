@@ -9,22 +9,14 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from ..client.money import Amount, format_amount
+from ..state import PAYMENT_FINAL, PAYMENT_PAID, PAYMENT_PENDING, PaymentStatus
 from .base import TimeStampedModel, check_constraint, new_payment_request_id
 
 
 class Payment(TimeStampedModel):
     """A card payment through Antom; money in integer minor units of ``currency``."""
 
-    class Status(models.TextChoices):
-        INITIATED = "INITIATED", _("Initiated")
-        PENDING = "PENDING", _("Pending")
-        PROCESSING = "PROCESSING", _("Processing")
-        AUTHORIZED = "AUTHORIZED", _("Authorized")
-        PARTIALLY_CAPTURED = "PARTIALLY_CAPTURED", _("Partially captured")
-        SUCCEEDED = "SUCCEEDED", _("Succeeded")
-        REFUNDED = "REFUNDED", _("Refunded")
-        FAILED = "FAILED", _("Failed")
-        CANCELLED = "CANCELLED", _("Cancelled")
+    Status = PaymentStatus
 
     payment_request_id = models.CharField(
         max_length=64,
@@ -175,22 +167,16 @@ class Payment(TimeStampedModel):
     @property
     def is_pending(self) -> bool:
         """The outcome of the buyer's payment is not known yet."""
-        from ..state import PAYMENT_PENDING
-
         return self.status in PAYMENT_PENDING
 
     @property
     def is_final(self) -> bool:
         """Nothing more can happen to this payment's status."""
-        from ..state import PAYMENT_FINAL
-
         return self.status in PAYMENT_FINAL
 
     @property
     def is_paid(self) -> bool:
         """The buyer's card was authorized or charged (money is held or moved)."""
-        from ..state import PAYMENT_PAID
-
         return self.status in PAYMENT_PAID
 
     @property

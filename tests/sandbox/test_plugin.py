@@ -10,7 +10,6 @@ from pathlib import Path
 
 from django.conf import settings
 
-from antom_django.client import AntomClient
 from antom_django.conf import antom_settings
 from antom_django.pytest_plugin import CLIENT_ID, _point_settings_at
 from antom_django.sandbox import SandboxServer
@@ -23,7 +22,7 @@ def test_fixture_points_settings_at_the_simulator(antom_sandbox: SandboxServer) 
     assert settings.ANTOM["CLIENT_ID"] == CLIENT_ID
     assert settings.ANTOM["NOTIFY_URL"] == "https://shop.example.com/antom/notify/"  # the project's own keys stay
     assert antom_settings.is_sandbox
-    with AntomClient.from_settings(max_retries=0) as client:
+    with antom_settings.new_client(max_retries=0) as client:
         session = create_session(client)
     assert antom_sandbox.pay(session.payment_session_data)["status"] == "SUCCESS"
 
