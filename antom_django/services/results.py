@@ -19,13 +19,12 @@ from ..state import (
     payment_status_from_inquiry,
     payment_status_from_notification,
 )
-from .context import Change, Ctx, atomic, flag, get_client, lock, move, payment_ref, record
+from .context import Change, Ctx, atomic, changing, flag, get_client, lock, move, payment_ref, record
 from .ledger import LedgerFact, amount_mismatch, apply_ledger_fact, settle
 
 if TYPE_CHECKING:
     from ..client.api import AntomClient
     from ..client.money import Amount
-    from ..client.types import PaymentInquiry
     from ..models import Notification
 
 logger = logging.getLogger("antom_django.services")
@@ -260,13 +259,11 @@ def forget_lost_cancel(change: Change, answer: PaymentInquiry) -> None:
 
 def clear_review(payment: Payment, *, note: str = "", source: str = Source.ADMIN, user: Any = None) -> Payment:
     """An operator has looked at a flagged payment: clear ``needs_review``, keeping the why in the timeline."""
-    ctx = Ctx(source=source, user=user)
-    with atomic():
-        locked = lock(payment)
-        if not locked.needs_review:
-            return locked
-        record(locked, PaymentEvent.Kind.REVIEW, ctx, cleared=locked.review_reason, note=note)
-        locked.needs_review = False
-        locked.review_reason = ""
-        locked.save(update_fields=["needs_review", "review_reason", "updated_at"])
+    with atomic(), changing(lock(payment), Ctx(source=source, user=user)) as change:
+        locked = change.payment
+        if locked.needs_review:
+            record(locked, PaymentEvent.Kind.REVIEW, change.ctx, cleared=locked.review_reason, note=note)
+            locked.needs_review = False
+            locked.review_reason = ""
+            change.save("needs_review", "review_reason")
     return locked
