@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 from django.http import HttpResponse
+from django.views.debug import SafeExceptionReporterFilter
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -71,3 +73,33 @@ def antom_error(status_code: int, code: str, message: str) -> HttpResponse:
     if status_code == 503:
         response["Retry-After"] = "60"
     return response
+
+
+class ExceptionReporterFilter(SafeExceptionReporterFilter):
+    """Error pages and reports that never show what this app's frames hold, DEBUG or not.
+
+    Those frames hold signed bodies, signature headers, key objects and payment data. Django's
+    default filter is inactive when ``DEBUG=True``, so ``sensitive_variables`` alone would not hide
+    them: this filter is always active and replaces every local variable of an ``antom_django``
+    frame by the usual mask. The app's views install it per request; set
+    ``DEFAULT_EXCEPTION_REPORTER_FILTER`` to this class for every other caller (admin, shell).
+    """
+
+    def is_active(self, request: Any) -> bool:
+        return True
+
+    def get_traceback_frame_variables(self, request: Any, tb_frame: Any) -> Any:
+        if str(tb_frame.f_globals.get("__name__") or "").startswith("antom_django"):
+            return [(name, self.cleansed_substitute) for name in tb_frame.f_locals]
+        return super().get_traceback_frame_variables(request, tb_frame)
+
+
+def masked_errors(view: Any) -> Any:
+    """Wrap a view function so an error page for its request uses :class:`ExceptionReporterFilter`."""
+
+    @functools.wraps(view)
+    def wrapped(request: Any, *args: Any, **kwargs: Any) -> Any:
+        request.exception_reporter_filter = ExceptionReporterFilter()
+        return view(request, *args, **kwargs)
+
+    return wrapped

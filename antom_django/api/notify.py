@@ -47,14 +47,27 @@ class InboundNotification:
 
     @property
     def notify_type(self) -> str:
+        """``notifyType`` when it can be stored as it is (printable, at most 32 characters), else ``""``."""
         value = self.data.get("notifyType")
-        return value if isinstance(value, str) else ""
+        return value if isinstance(value, str) and len(value) <= 32 and value.isprintable() else ""
+
+
+MAX_LENGTH_DIGITS = 18
+"""A Content-Length with more digits than this is larger than any limit (and than ``int()`` should read)."""
+
+
+def ascii_digits(value: str) -> bool:
+    """A non-empty run of ASCII digits: ``str.isdigit()`` alone also takes ``²`` (``int()`` refuses it)
+    and Arabic-Indic ``٣`` (``int()`` reads it)."""
+    return value.isascii() and value.isdigit()
 
 
 def read_body(request: HttpRequest, limit: int) -> bytes:
     """The raw body, refusing more than ``limit`` bytes without reading them all."""
-    declared = request.META.get("CONTENT_LENGTH") or ""
-    if declared.isdigit() and int(declared) > limit:
+    declared = str(request.META.get("CONTENT_LENGTH") or "")
+    if declared and not ascii_digits(declared):
+        raise NotifyRejected(400, "content_length_invalid", "Content-Length must be a number of bytes in ASCII digits")
+    if declared and (len(declared) > MAX_LENGTH_DIGITS or int(declared) > limit):
         raise NotifyRejected(413, "body_too_large", f"notification body is larger than {limit} bytes")
     # Django reads at most CONTENT_LENGTH bytes, which was just bounded.
     try:
@@ -78,10 +91,13 @@ def check_content_type(request: HttpRequest) -> None:
 
 
 def request_time_seconds(value: str) -> float | None:
-    """``request-time`` as epoch seconds: epoch milliseconds (current docs) or ISO-8601 with offset (Python SDK)."""
-    if value.isdigit() and len(value) <= 16:
+    """``request-time`` as epoch seconds: epoch milliseconds (current docs) or ISO-8601 with offset (Python SDK).
+
+    ``None`` for anything else, whatever the text: digits must be ASCII, times are parsed by :func:`parse_time`.
+    """
+    if ascii_digits(value) and len(value) <= 16:
         return int(value) / 1000
-    parsed: datetime | None = parse_time(value) if len(value) <= 40 else None
+    parsed: datetime | None = parse_time(value)
     if parsed is None or parsed.tzinfo is None:
         return None
     return parsed.timestamp()
@@ -94,7 +110,8 @@ def check_headers(request: HttpRequest, *, now: float | None = None) -> tuple[st
     expected = str(antom_settings.CLIENT_ID or "")
     if not client_id:
         raise NotifyRejected(401, "client_id_missing", "client-id header is missing")
-    if not expected or not constant_time_compare(client_id, expected):
+    # Not ASCII cannot be ours (and constant_time_compare would have to encode it first).
+    if not expected or not client_id.isascii() or not constant_time_compare(client_id, expected):
         raise NotifyRejected(401, "unknown_client_id", "client-id is not this merchant's client id")
     request_time = meta.get("HTTP_REQUEST_TIME") or ""
     if not request_time:
@@ -112,6 +129,8 @@ def check_headers(request: HttpRequest, *, now: float | None = None) -> tuple[st
     signature = meta.get("HTTP_SIGNATURE") or ""
     if not signature.strip():
         raise NotifyRejected(401, "signature_missing", "signature header is missing")
+    if not signature.isascii():
+        raise NotifyRejected(401, "signature_invalid", "signature header must be ASCII")
     return client_id, request_time, signature
 
 
@@ -135,13 +154,22 @@ def verify_signature(request: HttpRequest, client_id: str, request_time: str, bo
 
 
 def parse_body(body: bytes) -> tuple[str, dict[str, Any]]:
-    """The verified body as text and as a JSON object."""
+    """The verified body as text and as a JSON object.
+
+    A value this cannot read (numbers of thousands of digits are a ``ValueError`` too) is 400
+    ``malformed_json``; nesting deeper than the parser's recursion limit is 400 ``json_too_deep``.
+    Deep nesting that does parse is left to the service layer, which keeps it for review.
+    """
     try:
         text = body.decode("utf-8")
         data = json.loads(text)
     except (UnicodeDecodeError, ValueError):
         raise NotifyRejected(
             400, "malformed_json", "notification body is not valid UTF-8 JSON", verified=True
+        ) from None
+    except RecursionError:
+        raise NotifyRejected(
+            400, "json_too_deep", "notification body is nested deeper than any notification", verified=True
         ) from None
     if not isinstance(data, dict):
         raise NotifyRejected(400, "malformed_json", "notification body must be a JSON object", verified=True)

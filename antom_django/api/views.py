@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, NotFound, PermissionDenied
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.parsers import BaseParser
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -27,9 +27,10 @@ from ..conf import antom_settings
 from ..exceptions import PaymentError
 from ..models import Payment, Source
 from . import sessions
-from .errors import Conflict, antom_error, handle_exception
+from .errors import Conflict, antom_error, handle_exception, masked_errors
 from .inbox import rejections_log, remote_addr, store_rejected
 from .notify import NotifyRejected, verify_request
+from .parsers import BoundedJSONParser
 from .schema import OpenApiParameter, OpenApiResponse, annotate, view_schema
 from .serializers import ErrorSerializer, PaymentStatusSerializer, SessionRequestSerializer, SessionResponseSerializer
 from .throttling import classes_for
@@ -51,7 +52,7 @@ class NonAtomicAPIView(APIView):
 
     @classmethod
     def as_view(cls, **initkwargs: Any) -> Any:
-        return transaction.non_atomic_requests(super().as_view(**initkwargs))
+        return transaction.non_atomic_requests(masked_errors(super().as_view(**initkwargs)))
 
     def get_permissions(self) -> list[BasePermission]:
         if self.endpoint == "notify":
@@ -104,7 +105,7 @@ class SessionView(NonAtomicAPIView):
 
     endpoint = "sessions"
     throttle_scope = "antom_sessions"
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
 
     @annotate(
         operation_id="antom_create_session",
@@ -198,7 +199,8 @@ def refresh(payment: Payment) -> Payment:
 
     The service claims the inquiry with a conditional UPDATE of ``last_inquiry_at``
     (one winner across every process); losers read the stored state. A failed
-    inquiry leaves the last known state.
+    inquiry leaves the last known state; so does any other failure of the refresh (logged with its
+    traceback): the result page shows what is stored rather than a 500.
     """
     try:
         return services.sync_payment(
@@ -206,8 +208,10 @@ def refresh(payment: Payment) -> Payment:
         )
     except (AntomError, PaymentError) as exc:
         logger.warning("antom status refresh of %s failed: %s", payment.payment_request_id, exc)
-        payment.refresh_from_db()
-        return payment
+    except Exception:
+        logger.exception("antom status refresh of %s failed", payment.payment_request_id)
+    payment.refresh_from_db()
+    return payment
 
 
 class AckNegotiation(BaseContentNegotiation):
@@ -275,7 +279,9 @@ class NotifyView(NonAtomicAPIView):
                 description="The exact acknowledgment Antom expects: once applied (NOTIFY_APPLY 'inline'), "
                 "or once stored for a worker ('queue')."
             ),
-            400: OpenApiResponse(description="Signed, but not a JSON object."),
+            400: OpenApiResponse(
+                description="Content-Length not ASCII digits; or signed, but not a JSON object or nested too deeply."
+            ),
             401: OpenApiResponse(description="Bad or missing signature, unknown client-id, stale request-time."),
             413: OpenApiResponse(description="Body larger than NOTIFY_MAX_BYTES."),
             415: OpenApiResponse(description="Not application/json."),

@@ -16,6 +16,12 @@ _EXPONENTS: dict[str, int] = {
 }
 
 
+MAX_MINOR_UNITS = 2**63 - 1
+"""The largest amount stored (a signed 64-bit column); anything larger is a :class:`MoneyError`."""
+
+_MAX_DIGITS = len(str(MAX_MINOR_UNITS))
+
+
 class MoneyError(ValueError):
     """An amount or currency that cannot be represented exactly."""
 
@@ -29,7 +35,8 @@ def currency_exponent(currency: str) -> int:
 def normalize_currency(currency: str) -> str:
     """Upper-case a currency code, refusing anything that is not three letters."""
     if not isinstance(currency, str) or len(currency) != 3 or not currency.isascii() or not currency.isalpha():
-        raise MoneyError(f"currency must be a 3-letter ISO 4217 code, not {currency!r}")
+        shown = repr(currency[:8]) if isinstance(currency, str) else type(currency).__name__
+        raise MoneyError(f"currency must be a 3-letter ISO 4217 code, not {shown}")
     return currency.upper()
 
 
@@ -66,22 +73,31 @@ class Amount:
             raise MoneyError(f"amount value must be an int of minor units, not {self.value!r}")
         if self.value < 0:
             raise MoneyError(f"amount value must not be negative, got {self.value}")
+        if self.value > MAX_MINOR_UNITS:
+            raise MoneyError(f"amount value must be at most {MAX_MINOR_UNITS} minor units")
 
     def to_wire(self) -> dict[str, str]:
         return {"currency": self.currency, "value": str(self.value)}
 
     @classmethod
     def from_wire(cls, data: Any) -> Amount:
-        """Parse Antom's amount object; ``value`` must be a string or int of digits."""
+        """Parse Antom's amount object; ``value`` must be a string or int of ASCII digits.
+
+        Whatever ``data`` is, the result is an :class:`Amount` or a :class:`MoneyError`, never another
+        exception: no ``int()`` of thousands of digits, no value a 64-bit column cannot hold.
+        """
         if not isinstance(data, dict):
             raise MoneyError("amount must be an object with currency and value")
         raw = data.get("value")
         if isinstance(raw, bool) or not isinstance(raw, (str, int)):
-            raise MoneyError(f"amount value must be a string of minor units, not {raw!r}")
-        text = str(raw)
-        if not text.isdigit() or not text.isascii():
-            raise MoneyError(f"amount value must be a string of minor units, not {raw!r}")
-        return cls(currency=data.get("currency", ""), value=int(text))
+            raise MoneyError(f"amount value must be a string of minor units, not {type(raw).__name__}")
+        if isinstance(raw, int):
+            value = raw
+        elif raw.isascii() and raw.isdigit() and len(raw) <= _MAX_DIGITS:
+            value = int(raw)
+        else:
+            raise MoneyError(f"amount value must be a string of at most {_MAX_DIGITS} ASCII digits, not {raw[:24]!r}")
+        return cls(currency=data.get("currency", ""), value=value)
 
     def __str__(self) -> str:
         return format_amount(self.value, self.currency)

@@ -15,9 +15,16 @@ ACK_BODY = b'{"result":{"resultCode":"SUCCESS","resultStatus":"S","resultMessage
 """The exact acknowledgment Antom expects for a notification (HTTP 200)."""
 
 
+MAX_TIME_LENGTH = 40
+"""Longer than any ISO-8601 timestamp with an offset and microseconds; longer text is no time."""
+
+
 def parse_time(value: Any) -> datetime | None:
-    """Parse Antom's ISO-8601 timestamps (``2024-01-01T00:01:00+08:00``); ``None`` if absent."""
-    if not value or not isinstance(value, str):
+    """Parse Antom's ISO-8601 timestamps (``2024-01-01T00:01:00+08:00``); ``None`` if absent or unreadable.
+
+    Only ASCII text of a plausible length is tried, so no input raises.
+    """
+    if not value or not isinstance(value, str) or len(value) > MAX_TIME_LENGTH or not value.isascii():
         return None
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -26,7 +33,7 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def parse_amount(value: Any) -> Amount | None:
-    """Parse an amount object, ``None`` if absent or unreadable."""
+    """Parse an amount object, ``None`` if absent or unreadable (never raises)."""
     if value is None:
         return None
     try:
@@ -75,7 +82,8 @@ class CardInfo:
         if not isinstance(info, dict):
             return None
         card_no = str(info.get("cardNo") or "")
-        digits = card_no[-4:] if card_no[-4:].isdigit() else ""
+        tail = card_no[-4:]
+        digits = tail if tail.isascii() and tail.isdigit() else ""  # isdigit() alone takes "²" and "٣"
         return cls(
             brand=str(info.get("cardBrand") or ""),
             funding=str(info.get("funding") or ""),

@@ -21,6 +21,7 @@ class Notification(models.Model):
         UNKNOWN_PAYMENT = "UNKNOWN_PAYMENT", _("No such payment here")
         IGNORED = "IGNORED", _("Not a type we act on")
         ERROR = "ERROR", _("Error while applying")
+        NEEDS_REVIEW = "NEEDS_REVIEW", _("Signed but unusable; kept for an operator")
 
     body = models.TextField(help_text="The raw request body, as received (signatures cover these bytes).")
     notify_type = models.CharField(max_length=32, blank=True, default="", help_text="notifyType, e.g. PAYMENT_RESULT.")

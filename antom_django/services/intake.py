@@ -110,7 +110,8 @@ def store(
     now = timezone.now()
     values: dict[str, Any] = {
         "body": body,
-        "notify_type": notify_type[:32] if isinstance(notify_type, str) else "",
+        # Printable only: a signed notifyType with NUL or a lone surrogate cannot be stored (it is held for review).
+        "notify_type": notify_type[:32] if isinstance(notify_type, str) and notify_type.isprintable() else "",
         "client_id": client_id[:128],
         "request_time": request_time[:64],
         "signature_verified": True,

@@ -23,10 +23,11 @@ from ..client.types import (
     parse_notification,
 )
 from ..models import Capture, Notification, Payment, Refund, Source
-from .context import Change, Ctx, atomic
+from .context import Change, Ctx, atomic, changing, flag
 from .ledger import LedgerFact, apply_ledger_fact
 from .results import apply_payment_message
 from .rows import update_row
+from .validation import known_ids, unusable
 
 logger = logging.getLogger("antom_django.services")
 Outcome = Notification.Outcome
@@ -190,6 +191,24 @@ def _fold(notification: Notification, key: str) -> bool:
     return True
 
 
+def hold_for_review(notification: Notification, data: Any, problem: str) -> str:
+    """A message Antom signed that we cannot use: kept raw, never applied, left for an operator.
+
+    The payment it names (when its ids can be read) is flagged for review; the outcome NEEDS_REVIEW
+    is final, so the message is acknowledged and no worker picks it again.
+    """
+    ids = known_ids(data)  # only the ids that are safe to look up: the rest of the body is not read
+    what = ids.get("notifyType", "notification")
+    with atomic():
+        payment = lock_payment_for(parse_notification(ids) or PaymentNotification.from_wire(ids))
+        if payment is not None:
+            with changing(payment, Ctx(source=Source.NOTIFICATION, notification=notification)) as change:
+                flag(change, f"A signed {what} could not be used: {problem}")
+        _finish(notification, Outcome.NEEDS_REVIEW, error=f"not applied: {problem}", payment=payment)
+    logger.warning("antom notification %s kept for review: %s", notification.pk, problem)
+    return Outcome.NEEDS_REVIEW
+
+
 def apply_notification(notification: Notification, data: dict[str, Any] | None = None) -> str:
     """Apply a stored, signature-verified notification; returns its :class:`Notification.Outcome`.
 
@@ -199,7 +218,8 @@ def apply_notification(notification: Notification, data: dict[str, Any] | None =
     ``notification.error``), DUPLICATE (the same message was applied already: this copy, in other
     bytes, is counted on that row and deleted; or a concurrent delivery of these bytes applied it),
     UNKNOWN_PAYMENT, IGNORED (a notifyType we do not act on), REJECTED (not verified, or
-    not a JSON object). Every one of these should be acknowledged to Antom. A failure of our
+    not a JSON object), NEEDS_REVIEW (signed, but a field cannot be read or stored: see
+    :func:`hold_for_review`). Every one of these should be acknowledged to Antom. A failure of our
     own (database down) propagates, rolls back the effects and leaves the notification
     RECEIVED, so the view answers non-200 and Antom retries.
     """
@@ -210,6 +230,11 @@ def apply_notification(notification: Notification, data: dict[str, Any] | None =
             data = notification.payload()
         except ValueError:
             return _finish(notification, Outcome.REJECTED, error="body is not a JSON object")
+        except RecursionError:  # parsed at intake, but this stack is deeper
+            return hold_for_review(notification, None, "the body is nested too deeply to read")
+    problem = unusable(data)
+    if problem:
+        return hold_for_review(notification, data, problem)
     notification.notify_type = str(data.get("notifyType") or notification.notify_type)[:32]
     handler = HANDLERS.get(notification.notify_type)
     note = parse_notification(data)

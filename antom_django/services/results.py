@@ -21,6 +21,7 @@ from ..state import (
 )
 from .context import Change, Ctx, atomic, changing, flag, get_client, lock, move, payment_ref, record
 from .ledger import LedgerFact, amount_mismatch, apply_ledger_fact, settle
+from .validation import unusable
 
 if TYPE_CHECKING:
     from ..client.api import AntomClient
@@ -209,7 +210,9 @@ def sync_payment(
     Returns the refreshed payment. With ``min_interval`` the call is skipped (the stored payment
     is returned) when another caller asked Antom less than that many seconds ago. An inquiry
     answered F (e.g. Antom has no such payment yet) changes nothing and returns the payment; an
-    unknown outcome (U, timeout, 5xx) changes nothing and is re-raised.
+    unknown outcome (U, timeout, 5xx) changes nothing and is re-raised. An answer with a field
+    that cannot be read or stored (:func:`~antom_django.services.validation.unusable`) changes
+    nothing but the review flag.
     """
     if min_interval is not None and not claim_inquiry(payment, min_interval):
         payment.refresh_from_db()
@@ -222,9 +225,16 @@ def sync_payment(
         Payment.objects.filter(pk=payment.pk).update(last_inquiry_at=timezone.now())
         payment.refresh_from_db()
         return payment
+    problem = unusable(answer.raw)
     with atomic():
         change = Change(lock(payment), Ctx(source=source, user=user))
         change.payment.last_inquiry_at = timezone.now()
+        if problem:
+            # Signed by Antom but unreadable (or too big for our columns): none of it is applied.
+            flag(change, f"An inquiryPayment answer could not be used: {problem}")
+            if not change.flush("last_inquiry_at"):
+                change.payment.save(update_fields=["last_inquiry_at"])
+            return change.payment
         apply_payment_message(change, answer)
         forget_lost_cancel(change, answer)
         # What the answer changes and the inquiry time go in one UPDATE, as for a notification; an answer
