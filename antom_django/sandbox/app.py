@@ -92,6 +92,10 @@ class SandboxApp:
             body = None
         if not isinstance(body, dict):
             return _failure("PARAM_ILLEGAL", "the request body must be a JSON object")
+        if faults.refuse_code:
+            # Antom's F for something the simulator cannot stage (e.g. real Antom's ORDER_NOT_EXIST for a
+            # session nobody ever paid with): the operation does not run.
+            return _failure(faults.refuse_code, "refused by an injected fault")
         answer = self.gateway.handle(operation, client_id, body, request.origin, header_faults)
         if answer["result"]["resultStatus"] in ("S", "F") and faults.unknown(self.sim.rng):
             # The operation happened (or failed) but the merchant only learns "unknown".

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 FAULT_HEADER = "X-Antom-Sandbox-Fault"
 HTTP_FAULT_HEADER = "HTTP_X_ANTOM_SANDBOX_FAULT"
+_RESULT_CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 
 
 class FaultSpecError(ValueError):
@@ -26,6 +28,8 @@ class Faults:
     notify_duplicate: bool = False
     notify_reorder: bool = False
     operations: tuple[str, ...] = field(default=())
+    refuse_code: str = ""
+    """Answer ``resultStatus`` F with this result code instead of running the operation (nothing happens)."""
 
     def __post_init__(self) -> None:
         if self.latency < 0:
@@ -37,6 +41,8 @@ class Faults:
             raise FaultSpecError("http_error_status must be a 5xx status")
         if self.notify_drop < -1:
             raise FaultSpecError("notify_drop must be -1 (all), 0 or a number of attempts")
+        if self.refuse_code and not _RESULT_CODE.match(self.refuse_code):
+            raise FaultSpecError("refuse_code must be a result code: capitals, digits and _, at most 64")
 
     def applies_to(self, operation: str) -> bool:
         return not self.operations or operation in self.operations
@@ -87,7 +93,7 @@ class Faults:
 
     @classmethod
     def from_header(cls, value: str | None) -> Faults | None:
-        """Parse ``latency=0.5, http=503, result=U, drop=2|all, duplicate, reorder, ops=capture+refund``."""
+        """Parse ``latency=0.5, http=503, result=U|F:<CODE>, drop=2|all, duplicate, reorder, ops=capture+refund``."""
         if not value or not value.strip():
             return None
         kwargs: dict[str, Any] = {}
@@ -103,6 +109,8 @@ class Faults:
                     kwargs["http_error_status"] = int(arg or 500)
                 elif name == "result" and arg.upper() == "U":
                     kwargs["unknown_rate"] = 1.0
+                elif name == "result" and arg.upper().startswith("F:") and arg[2:].strip():
+                    kwargs["refuse_code"] = arg[2:].strip()
                 elif name == "drop":
                     kwargs["notify_drop"] = -1 if arg.lower() in ("", "all") else int(arg)
                 elif name == "duplicate" and not sep:

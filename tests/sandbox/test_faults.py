@@ -77,6 +77,20 @@ def test_run_faults_through_the_admin_endpoint(sandbox: SandboxServer, client: A
     assert sandbox.pay(session.payment_session_data)["status"] == "SUCCESS"
 
 
+def test_injected_refusal_answers_f_and_does_nothing(sandbox: SandboxServer, client: AntomClient) -> None:
+    session = create_session(client, request_id="pay-refused")
+    with faulty(sandbox, "result=F:ORDER_NOT_EXIST, ops=inquiryPayment") as refusing:
+        with pytest.raises(AntomFailed) as exc:
+            refusing.inquiry_payment(payment_request_id="pay-refused")
+        assert exc.value.result_code == "ORDER_NOT_EXIST"
+    with faulty(sandbox, "result=F:PARAM_ILLEGAL") as refusing, pytest.raises(AntomFailed) as exc:
+        refusing.cancel(payment_request_id="pay-refused")
+    assert exc.value.result_code == "PARAM_ILLEGAL"
+    # Neither refusal touched the payment: it is still open and payable.
+    assert client.inquiry_payment(payment_request_id="pay-refused").payment_status == "PROCESSING"
+    assert sandbox.pay(session.payment_session_data)["status"] == "SUCCESS"
+
+
 def test_bad_fault_specs() -> None:
     with pytest.raises(FaultSpecError):
         Faults.from_header("explode")
@@ -86,6 +100,12 @@ def test_bad_fault_specs() -> None:
         Faults.from_json({"http_error_rate": 2})
     with pytest.raises(FaultSpecError):
         Faults.from_json({"http_error_status": 404})
+    for spec in ("result=F:", "result=F:order_not_exist", "result=F:" + "A" * 65, "result=F:NOT EXIST"):
+        with pytest.raises(FaultSpecError):
+            Faults.from_header(spec)
+    assert Faults.from_header("result=F:ORDER_NOT_EXIST, ops=inquiryPayment") == Faults(
+        refuse_code="ORDER_NOT_EXIST", operations=("inquiryPayment",)
+    )
     assert Faults.from_header("drop=all, duplicate, reorder, ops=capture+refund") == Faults(
         notify_drop=-1, notify_duplicate=True, notify_reorder=True, operations=("capture", "refund")
     )
