@@ -28,6 +28,7 @@ _NUMBERS = {
     "MAX_RESPONSE_BYTES": "a positive number of bytes",
     "NOTIFY_MAX_BYTES": "a positive number of bytes",
     "STATUS_REFRESH_INTERVAL": "a positive number of seconds",
+    "SESSION_EXPIRY_GRACE": "a positive number of seconds",
     "NOTIFY_REJECTED_BODY_BYTES": "a positive number of bytes",
     "NOTIFY_REJECTED_KEEP": "a positive number of records",
     "NOTIFY_SWEEP_AFTER": "a positive number of seconds",

@@ -64,6 +64,9 @@ DEFAULTS: dict[str, Any] = {
     },
     "THROTTLE_CLASSES": {"sessions": [], "payments": [], "notify": []},
     "STATUS_REFRESH_INTERVAL": 2.0,
+    # Seconds past a session's stated expiry before a payment Antom has no record of is closed (Antom's time
+    # has second precision, and its clock is not ours).
+    "SESSION_EXPIRY_GRACE": 60.0,
     # Rejected notifications (bad signature, ...) are kept for forensics, bounded in size and count.
     "NOTIFY_REJECTED_BODY_BYTES": 2048,
     "NOTIFY_REJECTED_KEEP": 1000,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.db import connection
 
-from ..client.errors import AntomError, AntomOutcomeUnknown
+from ..client.errors import AntomError, AntomFailed, AntomOutcomeUnknown
 from ..exceptions import (
     OrderAlreadyPaid,
     OrderChanged,
@@ -26,8 +26,16 @@ from ..exceptions import (
 from ..models import Payment, Source
 from .actions import cancel
 from .context import Ctx, get_client
-from .results import sync_payment
-from .sessions import new_payment, request_session, retry_session, session_is_usable
+from .results import NO_SUCH_PAYMENT, Inquiry, inquire
+from .sessions import (
+    new_payment,
+    request_session,
+    retry_session,
+    session_closes_at,
+    session_has_expired,
+    session_is_over,
+    session_is_usable,
+)
 
 if TYPE_CHECKING:
     from ..adapter import OrderInfo
@@ -56,13 +64,18 @@ def open_session(
     """The payment session for one merchant order, under the order's lock; the order's earlier payments decide.
 
     - a paid one (authorized, captured, refunded) → :class:`~antom_django.exceptions.OrderAlreadyPaid`;
+    - a pending one whose session has expired → Antom is asked first (inquiryPayment): paid →
+      ``OrderAlreadyPaid``; failed or cancelled → skipped; no payment at Antom (an F in
+      :data:`~antom_django.services.results.NO_SUCH_PAYMENT`) → closed FAILED here
+      (:func:`~antom_django.services.results.antom_has_no_payment`) and skipped; otherwise the rules below;
     - a pending one for another amount (the cart changed) → cancelled at Antom (one Antom does not know
       is closed here), then the next rule applies; a cancel refused or unanswered →
       :class:`~antom_django.exceptions.OrderChanged`;
     - one whose session request had an unknown outcome (INITIATED) → the same request sent again;
     - one with a usable session (:func:`~antom_django.services.session_is_usable`) → reused;
-    - one whose session expired → Antom is asked (inquiryPayment): paid → ``OrderAlreadyPaid``,
-      still deciding → :class:`~antom_django.exceptions.PaymentInProgress`;
+    - one whose session is not usable (expired, or expiring within the reuse margin: Antom is asked as
+      above) and still open → :class:`~antom_django.exceptions.PaymentInProgress`, saying why (still
+      processing, or the inquiry's F code);
     - otherwise a new payment and session (``redirect_url`` / ``notify_url`` default to the settings),
       for ``info.user``, else ``user`` (who asks; also on the timeline).
 
@@ -78,6 +91,14 @@ def open_session(
         for payment in existing:
             if not payment.is_pending:
                 continue
+            inquiry: Inquiry | None = None
+            if session_has_expired(payment):
+                # Ask before anything else (a changed cart included): the buyer may have paid at the last
+                # moment, or never (then Antom has no payment and it is closed here).
+                inquiry = _ask_antom(payment, source, user, client)
+                payment = inquiry.payment
+                if not payment.is_pending:
+                    continue
             if payment.money != info.amount:
                 _retire(payment, ctx, client)
                 continue
@@ -96,8 +117,13 @@ def open_session(
                 return OpenedSession(_known(payment, retry), reused=False)
             if session_is_usable(payment):
                 return OpenedSession(payment, reused=True)
-            # Its session expired: the buyer may still have paid at the last moment, so ask Antom first.
-            _settle_expired(payment, source, user, client)
+            if inquiry is None:
+                # Too little time left to hand it out again, yet the buyer may be paying with it right now.
+                inquiry = _ask_antom(payment, source, user, client)
+                payment = inquiry.payment
+                if not payment.is_pending:
+                    continue
+            raise _in_progress(payment, inquiry.refused)
         antom = get_client(client)  # before the payment exists: a configuration error leaves nothing behind
         fresh = new_payment(
             amount=info.amount,
@@ -140,19 +166,33 @@ def _known(payment: Payment, run: Callable[[], Payment]) -> Payment:
         ) from exc
 
 
-def _settle_expired(payment: Payment, source: str, user: Any, client: AntomClient | None) -> None:
+def _ask_antom(payment: Payment, source: str, user: Any, client: AntomClient | None) -> Inquiry:
+    """inquiryPayment for an open payment the buyer can no longer be given; a paid one refuses the order."""
     try:
-        payment = sync_payment(payment, source=source, user=user, client=client)  # the refreshed payment
+        inquiry = inquire(payment, source=source, user=user, client=client)
     except AntomOutcomeUnknown as exc:
         raise PaymentOutcomeUnknown(
-            f"Could not confirm the outcome of this order's expired payment ({type(exc).__name__}); retry.",
+            f"Could not confirm the outcome of this order's open payment ({type(exc).__name__}); retry.",
             payment=payment,
         ) from exc
-    _refuse_if_paid([payment])
-    if payment.is_pending:
-        raise PaymentInProgress(
-            "A payment for this order is still being processed; wait for its result.", payment=payment
+    _refuse_if_paid([inquiry.payment])
+    return inquiry
+
+
+def _in_progress(payment: Payment, refused: AntomFailed | None) -> PaymentInProgress:
+    """Why the order's open payment blocks a new session, as precisely as Antom's answer allows."""
+    closes_at = session_closes_at(payment)
+    if refused is not None and refused.result_code in NO_SUCH_PAYMENT and closes_at and not session_is_over(payment):
+        message = f"This order's payment session may still be paid until {closes_at.isoformat()}; ask again then."
+    elif refused is not None:
+        message = (
+            "This order's payment session cannot be handed out again, and Antom refused the inquiry about it "
+            f"({refused.result_code or 'no result code'}), so whether it was paid is not known; "
+            "it stays open until Antom answers. Try again later."
         )
+    else:
+        message = "A payment for this order is still being processed; wait for its result."
+    return PaymentInProgress(message, payment=payment)
 
 
 def _lock_key(reference: str) -> int:

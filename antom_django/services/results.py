@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.db.models import Q
 from django.utils import timezone
@@ -21,6 +21,7 @@ from ..state import (
 )
 from .context import Change, Ctx, atomic, changing, flag, get_client, lock, move, payment_ref, record
 from .ledger import LedgerFact, amount_mismatch, apply_ledger_fact, settle
+from .sessions import session_is_over
 from .validation import unusable
 
 if TYPE_CHECKING:
@@ -197,6 +198,26 @@ def claim_inquiry(payment: Payment, min_interval: float) -> bool:
     return bool(Payment.objects.filter(stale, pk=payment.pk).update(last_inquiry_at=now))
 
 
+NO_SUCH_PAYMENT = frozenset({"ORDER_NOT_EXIST"})
+"""inquiryPayment F codes that say Antom has no payment under our request id ("the order does not exist").
+
+Antom creates the payment when the buyer submits the session's checkout, so a session nobody paid with is
+answered this way. Every other F (``PARAM_ILLEGAL``, ``SIGNATURE_INVALID``, ``ACCESS_DENIED``, ``CLIENT_INVALID``,
+...) is about the inquiry itself and says nothing about the payment.
+"""
+
+
+EXPIRED_UNUSED = "The payment session expired before the buyer paid with it."
+"""``result_message`` of a payment closed by :func:`antom_has_no_payment`."""
+
+
+class Inquiry(NamedTuple):
+    """What :func:`inquire` learned: the refreshed payment, and Antom's F when it refused the inquiry."""
+
+    payment: Payment
+    refused: AntomFailed | None = None
+
+
 def sync_payment(
     payment: Payment,
     *,
@@ -209,39 +230,101 @@ def sync_payment(
 
     Returns the refreshed payment. With ``min_interval`` the call is skipped (the stored payment
     is returned) when another caller asked Antom less than that many seconds ago. An inquiry
-    answered F (e.g. Antom has no such payment yet) changes nothing and returns the payment; an
-    unknown outcome (U, timeout, 5xx) changes nothing and is re-raised. An answer with a field
-    that cannot be read or stored (:func:`~antom_django.services.validation.unusable`) changes
+    answered F changes nothing and returns the payment, with one exception
+    (:func:`antom_has_no_payment`): a PENDING payment whose session is over and that Antom has no
+    record of (:data:`NO_SUCH_PAYMENT`) is closed FAILED, since no money moved and nobody can pay with
+    it any more. An unknown outcome (U, timeout, 5xx) changes nothing and is re-raised. An answer with
+    a field that cannot be read or stored (:func:`~antom_django.services.validation.unusable`) changes
     nothing but the review flag.
     """
+    return inquire(payment, source=source, client=client, min_interval=min_interval, user=user).payment
+
+
+def inquire(
+    payment: Payment,
+    *,
+    source: str = Source.POLL,
+    client: AntomClient | None = None,
+    min_interval: float | None = None,
+    user: Any = None,
+) -> Inquiry:
+    """:func:`sync_payment`, also handing back Antom's F when it refused the inquiry (to say why a payment stays open)."""
     if min_interval is not None and not claim_inquiry(payment, min_interval):
         payment.refresh_from_db()
-        return payment
+        return Inquiry(payment)
     antom = get_client(client)
+    ctx = Ctx(source=source, user=user)
     try:
         answer = antom.inquiry_payment(**payment_ref(payment))
     except AntomFailed as exc:
         logger.info("inquiryPayment %s answered F: %s", payment.payment_request_id, exc.result_code)
-        Payment.objects.filter(pk=payment.pk).update(last_inquiry_at=timezone.now())
-        payment.refresh_from_db()
-        return payment
+        return Inquiry(_inquiry_refused(payment, exc, ctx), exc)
     problem = unusable(answer.raw)
     with atomic():
-        change = Change(lock(payment), Ctx(source=source, user=user))
+        change = Change(lock(payment), ctx)
         change.payment.last_inquiry_at = timezone.now()
         if problem:
             # Signed by Antom but unreadable (or too big for our columns): none of it is applied.
             flag(change, f"An inquiryPayment answer could not be used: {problem}")
             if not change.flush("last_inquiry_at"):
                 change.payment.save(update_fields=["last_inquiry_at"])
-            return change.payment
+            return Inquiry(change.payment)
         apply_payment_message(change, answer)
         forget_lost_cancel(change, answer)
         # What the answer changes and the inquiry time go in one UPDATE, as for a notification; an answer
         # that changes nothing writes the time alone, leaving updated_at as it was.
         if not change.flush("last_inquiry_at"):
             change.payment.save(update_fields=["last_inquiry_at"])
-    return change.payment
+    return Inquiry(change.payment)
+
+
+def antom_has_no_payment(payment: Payment, result_code: str | None) -> bool:
+    """Antom's F to an inquiry shows this payment can never be paid, so no money moved and none will.
+
+    All of: the code is one of :data:`NO_SUCH_PAYMENT`; the payment is PENDING (a session was handed out
+    and Antom never reported a payment: PROCESSING or later means Antom knew it) without a ``paymentId``;
+    and its session is over (:func:`~antom_django.services.sessions.session_is_over`: expired by our clock
+    more than ``SESSION_EXPIRY_GRACE`` ago): until then the buyer may still pay with it, and Antom would
+    only then create the payment.
+    """
+    return (
+        result_code in NO_SUCH_PAYMENT
+        and payment.status == P.PENDING
+        and not payment.payment_id
+        and session_is_over(payment)
+    )
+
+
+def _inquiry_refused(payment: Payment, failure: AntomFailed, ctx: Ctx) -> Payment:
+    """Record the inquiry time; close the payment FAILED when :func:`antom_has_no_payment` (once, on the timeline)."""
+    if not antom_has_no_payment(payment, failure.result_code):
+        Payment.objects.filter(pk=payment.pk).update(last_inquiry_at=timezone.now())
+        payment.refresh_from_db()
+        return payment
+    with atomic():
+        locked = lock(payment)
+        locked.last_inquiry_at = timezone.now()
+        if not antom_has_no_payment(locked, failure.result_code):  # a notification settled it meanwhile
+            locked.save(update_fields=["last_inquiry_at"])
+            return locked
+        expired_at = locked.session_expires_at.isoformat() if locked.session_expires_at else ""
+        change = Change(locked, ctx)
+        # The code is one of NO_SUCH_PAYMENT; the message is ours (the buyer's result page shows it).
+        locked.result_code = str(failure.result_code)
+        locked.result_message = EXPIRED_UNUSED
+        change.save("result_code", "result_message")
+        # FAILED, not CANCELLED: nobody cancelled it, the buyer did not pay in time (Antom's own word for an
+        # expired session is FAIL), and a late "paid" for a FAILED payment is a conflict flagged for review,
+        # where after CANCELLED the state table would drop it as stale.
+        move(
+            change,
+            P.FAILED,
+            result_code=failure.result_code,
+            session_expired_at=expired_at,
+            note="the session expired and Antom has no payment for it",
+        )
+        change.flush("last_inquiry_at")
+    return locked
 
 
 def forget_lost_cancel(change: Change, answer: PaymentInquiry) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
@@ -207,3 +207,25 @@ def session_is_usable(payment: Payment, *, margin: timedelta = SESSION_REUSE_MAR
     if payment.status not in USABLE_STATUSES or not payment.session_data:
         return False
     return payment.session_expires_at is None or payment.session_expires_at > timezone.now() + margin
+
+
+def session_has_expired(payment: Payment) -> bool:
+    """The payment's session expiry time, as Antom stated it, is past by our clock (``False`` if unknown)."""
+    return payment.session_expires_at is not None and payment.session_expires_at < timezone.now()
+
+
+def session_closes_at(payment: Payment) -> datetime | None:
+    """When the buyer can no longer pay with the session for certain: its expiry plus ``SESSION_EXPIRY_GRACE``.
+
+    Antom states the expiry to the second (the session may live up to a second longer) by its own clock,
+    which may run behind ours; ``None`` when the expiry is unknown.
+    """
+    if payment.session_expires_at is None:
+        return None
+    return payment.session_expires_at + timedelta(seconds=float(antom_settings.SESSION_EXPIRY_GRACE))
+
+
+def session_is_over(payment: Payment) -> bool:
+    """No buyer can pay with this payment's session any more: :func:`session_closes_at` is past."""
+    closes_at = session_closes_at(payment)
+    return closes_at is not None and closes_at < timezone.now()

@@ -9,21 +9,24 @@ while the simulator goes on.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from datetime import datetime
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.test import Client, override_settings
+from django.utils import timezone
 
-from antom_django import services
+from antom_django import services, signals
 from antom_django.client import Amount, AntomClient, AntomFailed, AntomOutcomeUnknown
 from antom_django.conf import antom_settings
 from antom_django.exceptions import GatewayRefused, InvalidTransition
-from antom_django.models import Capture, Payment, PaymentEvent
+from antom_django.models import Capture, Payment, PaymentEvent, Source
 from antom_django.sandbox import SandboxServer
 from antom_django.sandbox.faults import FAULT_HEADER
+from antom_django.services.sessions import session_closes_at
 from tests.api.shop import add_order
 
 URL = "/antom/sessions/"
@@ -241,3 +244,234 @@ def test_sync_after_a_cancel_that_happened_cancels(authorized: Payment) -> None:
         services.cancel(authorized)
     payment = services.sync_payment(authorized)
     assert payment.status == P.CANCELLED
+
+
+# -- an expired session Antom has no payment for ----------------------------------------------------------------
+
+# Real Antom creates the payment when the buyer submits the checkout, so it answers inquiryPayment about a session
+# nobody paid with ORDER_NOT_EXIST; the simulator keeps a payment per session (FAIL / ORDER_IS_CLOSED once it
+# expires), so that answer is injected.
+NO_SUCH_PAYMENT = "result=F:ORDER_NOT_EXIST, ops=inquiryPayment"
+
+
+@pytest.fixture
+def session_ttl(antom_sandbox: SandboxServer) -> Iterator[Callable[..., None]]:
+    """Set how long the simulator's sessions last and ``SESSION_EXPIRY_GRACE`` (real seconds), restored after."""
+    config = antom_sandbox.sim.config
+    default = config.session_ttl
+    overrides: list[override_settings] = []
+
+    def set_times(seconds: float, grace: float = 1.0) -> None:
+        config.session_ttl = seconds
+        overrides.append(override_settings(ANTOM={**settings.ANTOM, "SESSION_EXPIRY_GRACE": grace}))
+        overrides[-1].enable()
+
+    yield set_times
+    config.session_ttl = default
+    for override in reversed(overrides):
+        override.disable()
+
+
+def opened(client: Client, reference: str) -> Payment:
+    answer = create(client, reference)
+    assert answer.status_code == 201, answer.content
+    return Payment.objects.get(payment_request_id=answer.json()["paymentRequestId"])
+
+
+def wait_until(moment: datetime | None) -> None:
+    assert moment is not None
+    time.sleep(max(0.0, (moment - timezone.now()).total_seconds()) + 0.05)
+
+
+def wait_until_expired(payment: Payment) -> None:
+    """Until the session's stated expiry is past by our clock (the simulator's too: the same clock here)."""
+    wait_until(payment.session_expires_at)
+
+
+def wait_until_over(payment: Payment) -> None:
+    """Until the expiry plus ``SESSION_EXPIRY_GRACE`` is past: nobody can pay with the session any more."""
+    wait_until(session_closes_at(payment))
+
+
+@pytest.fixture
+def failed_signals() -> Iterator[list[Payment]]:
+    sent: list[Payment] = []
+
+    def receiver(sender: Any, payment: Payment, **kwargs: Any) -> None:
+        sent.append(payment)
+
+    signals.payment_failed.connect(receiver, dispatch_uid="test-unknown-outcomes-failed")
+    yield sent
+    signals.payment_failed.disconnect(dispatch_uid="test-unknown-outcomes-failed")
+
+
+@pytest.mark.django_db
+def test_an_expired_session_antom_has_no_payment_for_is_closed_and_replaced(
+    antom_sandbox: SandboxServer,
+    guest: Client,
+    session_ttl: Callable[..., None],
+    failed_signals: list[Payment],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    session_ttl(1.0)
+    add_order("order-1", 4200)
+    first = opened(guest, "order-1")
+    wait_until_over(first)
+    assert antom_sandbox.pay(first.session_data)["code"] == "SDK_PAYMENT_FAIL"  # nobody can pay with it now
+    session_ttl(3600.0)  # the next session lasts
+    with django_capture_on_commit_callbacks(execute=True), fault(NO_SUCH_PAYMENT):
+        second = create(guest, "order-1")
+    assert second.status_code == 201, second.content
+    assert second.json()["paymentRequestId"] != first.payment_request_id
+    first.refresh_from_db()
+    assert (first.status, first.result_code) == (P.FAILED, "ORDER_NOT_EXIST")
+    closed = first.events.get(kind=PaymentEvent.Kind.STATUS, to_status=P.FAILED)
+    assert (closed.from_status, closed.source, closed.detail["result_code"]) == (
+        P.PENDING,
+        Source.API,
+        "ORDER_NOT_EXIST",
+    )
+    assert failed_signals == [first]
+    # The new session is handed out again; the closed payment is not looked at twice.
+    with django_capture_on_commit_callbacks(execute=True), fault(NO_SUCH_PAYMENT):
+        again = create(guest, "order-1")
+    assert (again.status_code, again.json()["paymentRequestId"]) == (200, second.json()["paymentRequestId"])
+    assert first.events.filter(kind=PaymentEvent.Kind.STATUS, to_status=P.FAILED).count() == 1
+    assert failed_signals == [first]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("code", ["PARAM_ILLEGAL", "SIGNATURE_INVALID", "ACCESS_DENIED"])
+def test_an_expired_session_whose_inquiry_is_refused_otherwise_stays_open(
+    antom_sandbox: SandboxServer, guest: Client, session_ttl: Callable[..., None], code: str
+) -> None:
+    session_ttl(1.0)
+    add_order("order-1", 4200)
+    first = opened(guest, "order-1")
+    wait_until_over(first)
+    with fault(f"result=F:{code}, ops=inquiryPayment"):
+        refused = create(guest, "order-1")
+    assert refused.status_code == 409, refused.content
+    assert refused.json()["code"] == "payment_in_progress"
+    assert refused.json()["paymentRequestId"] == first.payment_request_id
+    assert code in refused.json()["detail"]
+    first.refresh_from_db()
+    assert (first.status, first.result_code) == (P.PENDING, "")
+    assert not first.events.filter(kind=PaymentEvent.Kind.STATUS).exclude(to_status=P.PENDING).exists()
+    assert Payment.objects.count() == 1
+    # Once Antom answers the inquiry (here: the simulator's FAIL / ORDER_IS_CLOSED), the order moves on.
+    assert create(guest, "order-1").status_code == 201
+
+
+@pytest.mark.django_db
+def test_a_session_paid_before_it_expired_is_still_found_paid(
+    antom_sandbox: SandboxServer, guest: Client, session_ttl: Callable[..., None]
+) -> None:
+    session_ttl(3.0)
+    add_order("order-1", 4200)
+    first = opened(guest, "order-1")
+    assert antom_sandbox.pay(first.session_data)["status"] == "SUCCESS"
+    wait_until_over(first)  # we heard nothing (the notification went elsewhere) and our copy is over
+    refused = create(guest, "order-1")
+    assert refused.status_code == 409, refused.content
+    assert refused.json()["code"] == "order_already_paid"
+    first.refresh_from_db()
+    assert first.status == P.AUTHORIZED
+    assert Payment.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_session_about_to_expire_is_not_closed_while_it_can_be_paid(
+    antom_sandbox: SandboxServer, guest: Client, session_ttl: Callable[..., None]
+) -> None:
+    session_ttl(60.0)  # inside the 2-minute reuse margin: not handed out again, but still payable
+    add_order("order-1", 4200)
+    first = opened(guest, "order-1")
+    with fault(NO_SUCH_PAYMENT):
+        refused = create(guest, "order-1")
+    assert refused.status_code == 409, refused.content
+    assert refused.json()["code"] == "payment_in_progress"
+    assert "may still be paid until" in refused.json()["detail"]
+    first.refresh_from_db()
+    assert first.status == P.PENDING
+    assert antom_sandbox.pay(first.session_data)["status"] == "SUCCESS"
+
+
+@pytest.mark.django_db
+def test_a_session_just_expired_is_not_closed_within_the_grace(
+    antom_sandbox: SandboxServer, guest: Client, session_ttl: Callable[..., None]
+) -> None:
+    # Antom states the expiry to the second, by its own clock: a few seconds after it a buyer may still be paying.
+    session_ttl(1.0, grace=30.0)
+    add_order("order-1", 4200)
+    first = opened(guest, "order-1")
+    wait_until_expired(first)
+    with fault(NO_SUCH_PAYMENT):
+        refused = create(guest, "order-1")
+    assert refused.status_code == 409, refused.content
+    assert refused.json()["code"] == "payment_in_progress"
+    assert refused.json()["detail"].endswith(f"until {session_closes_at(first).isoformat()}; ask again then.")
+    first.refresh_from_db()
+    assert first.status == P.PENDING
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("spec", [NO_SUCH_PAYMENT, ""], ids=["antom-has-none", "simulator-closed-it"])
+def test_a_changed_cart_after_an_expired_session_gets_a_new_session(
+    antom_sandbox: SandboxServer, guest: Client, session_ttl: Callable[..., None], spec: str
+) -> None:
+    # The expired payment is asked about before it is cancelled: a cancel of it would be refused (the simulator
+    # answers ORDER_IS_CLOSED, real Antom ORDER_NOT_EXIST), and the order could never change its cart.
+    session_ttl(1.0)
+    add_order("order-1", 4200)
+    first = opened(guest, "order-1")
+    wait_until_over(first)
+    add_order("order-1", 5000)
+    with fault(spec) if spec else nullcontext():
+        second = create(guest, "order-1")
+    assert second.status_code == 201, second.content
+    assert second.json()["amount"]["value"] == "5000"
+    first.refresh_from_db()
+    assert first.status == P.FAILED
+    assert not first.events.filter(kind=PaymentEvent.Kind.REQUEST, detail__operation="cancel").exists()
+
+
+@pytest.mark.django_db
+def test_the_result_page_of_an_expired_session_antom_has_no_payment_for_stops_pending(
+    antom_sandbox: SandboxServer, guest: Client, session_ttl: Callable[..., None]
+) -> None:
+    session_ttl(1.0)
+    add_order("order-1", 4200)
+    first = opened(guest, "order-1")
+    with fault(NO_SUCH_PAYMENT):
+        assert guest.get(f"/antom/payments/{first.payment_request_id}/").json()["status"] == P.PENDING
+        wait_until_over(first)
+        Payment.objects.filter(pk=first.pk).update(last_inquiry_at=None)  # past STATUS_REFRESH_INTERVAL
+        page = guest.get(f"/antom/payments/{first.payment_request_id}/").json()
+    assert (page["status"], page["isPending"], page["resultCode"]) == (P.FAILED, False, "ORDER_NOT_EXIST")
+    assert page["resultMessage"] == "The payment session expired before the buyer paid with it."
+    assert first.events.get(kind=PaymentEvent.Kind.STATUS, to_status=P.FAILED).source == Source.POLL
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "change",
+    [{"status": P.PROCESSING}, {"payment_id": "2024PAYSIM0001"}, {"session_expires_at": None}],
+    ids=["processing", "antom-gave-a-payment-id", "expiry-unknown"],
+)
+def test_no_such_payment_closes_nothing_antom_has_acknowledged(
+    antom_sandbox: SandboxServer, guest: Client, session_ttl: Callable[..., None], change: dict[str, Any]
+) -> None:
+    # Antom reported a payment (PROCESSING, a paymentId), or we cannot tell the session is over: a contradiction
+    # or no proof, so the payment stays as it is.
+    session_ttl(1.0)
+    add_order("order-1", 4200)
+    first = opened(guest, "order-1")
+    wait_until_over(first)
+    Payment.objects.filter(pk=first.pk).update(**change)
+    first.refresh_from_db()
+    with fault("result=F:ORDER_NOT_EXIST"):
+        payment = services.sync_payment(first)
+    assert payment.status == first.status
+    assert payment.result_code == ""
+    assert payment.last_inquiry_at is not None
