@@ -99,8 +99,8 @@ class SessionView(NonAtomicAPIView):
     session for the same amount → that session again (200, ``reused: true``); a pending one for another
     amount → cancelled, then a new session (409 ``order_changed`` if it cannot be); one whose session
     request had an unknown outcome → the identical request retried; one whose session expired → Antom
-    is asked first (paid → 409, still processing → 409 ``payment_in_progress``); otherwise a new
-    payment and session (201).
+    is asked first (paid → 409, still processing → 409 ``payment_in_progress``, none at Antom once the
+    session is over → closed FAILED); otherwise a new payment and session (201).
     """
 
     endpoint = "sessions"
