@@ -143,7 +143,11 @@ def receive(
 
     A delivery of bytes already stored is counted on their row; if that row is still to be applied
     (``RECEIVED``, or ``ERROR`` and so asked for again) it is applied afresh inline, or left for a worker.
-    A repeat of a handled one (applied, ignored, ...) changes nothing else.
+    A repeat of a handled one (applied, ignored, ...) changes nothing else. Concurrent deliveries of the
+    same bytes wait for each other on the payment's row lock and the first applies it; the others find it
+    applied (DUPLICATE). The sweep leaves a row alone for ``NOTIFY_SWEEP_AFTER`` after each delivery, so it
+    seldom holds a row a view is applying; if it does, one of the two waits for the other or, at worst,
+    PostgreSQL breaks the deadlock and that one retries (503, or ``RETRY_LATER``).
     """
     queued = queue_mode()
     try:

@@ -16,6 +16,7 @@ from antom_django.models import Notification, Payment, PaymentEvent
 from antom_django.services import apply_pending_notifications, notifications
 from tests.api.conftest import make_payment
 from tests.api.helpers import NOTIFY_PATH, encode, fixture, post_notification, signed_headers
+from tests.concurrency import race
 from tests.domain.conftest import signal_log
 from tests.settings import ANTOM
 
@@ -133,3 +134,27 @@ def test_a_replay_of_an_applied_notification_costs_one_statement(mode: str) -> N
     assert [q["sql"].split(" ", 1)[0] for q in queries.captured_queries] == ["INSERT"]
     assert " ON CONFLICT " in queries.captured_queries[0]["sql"]
     assert Notification.objects.get().received_count == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_copies_in_other_bytes_arriving_at_once_end_as_one_row(signal_log: Any) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (ANTOM_TEST_DATABASE_URL)")
+    payment = make_payment()
+    payload = fixture("notifyPayment_success")
+    copies = [encode(payload), *(json.dumps(payload, indent=i).encode() for i in range(1, 6))]
+    requests = [(body, signed_headers(body)) for body in copies + copies]  # each copy twice, all at once
+
+    def deliver(i: int) -> tuple[int, bytes]:
+        body, headers = requests[i]
+        response = Client().post(NOTIFY_PATH, data=body, content_type="application/json", headers=headers)
+        return response.status_code, response.content
+
+    assert race(len(requests), deliver) == [(200, ACK_BODY)] * len(requests)
+    stored = Notification.objects.get()
+    assert (stored.outcome, stored.received_count) == (Outcome.APPLIED, len(requests))
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.AUTHORIZED
+    assert PaymentEvent.objects.filter(payment=payment).count() == 1
+    assert signal_log.count("payment_authorized") == 1
