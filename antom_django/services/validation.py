@@ -68,25 +68,31 @@ def _text_problem(value: str) -> str:
 
 
 def _storable(data: dict[str, Any]) -> str:
-    """Nesting, text and numbers the JSON columns can hold (an iterative walk: no recursion to exhaust)."""
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict | list):
-            if depth > MAX_DEPTH:
-                return f"nested deeper than {MAX_DEPTH} levels"
-            items = value.items() if isinstance(value, dict) else enumerate(value)
-            for key, item in items:
-                problem = _text_problem(key) if isinstance(key, str) else ""
-                if problem:
-                    return problem
-                stack.append((item, depth + 1))
-        elif isinstance(value, str):
-            problem = _text_problem(value)
+    """Nesting, text and numbers the JSON columns can hold: a walk level by level, so no recursion to exhaust."""
+    level: list[Any] = [data]
+    depth = 1
+    while level:
+        below: list[Any] = []
+        for value in level:
+            if isinstance(value, str):
+                problem = _text_problem(value)
+            elif isinstance(value, dict | list):
+                if depth > MAX_DEPTH:
+                    return f"nested deeper than {MAX_DEPTH} levels"
+                if isinstance(value, dict):
+                    below.extend(value)  # the keys, as text to check
+                    below.extend(value.values())
+                else:
+                    below.extend(value)
+                continue
+            elif isinstance(value, float) and not math.isfinite(value):
+                problem = "a number is too large to store"
+            else:
+                continue
             if problem:
                 return problem
-        elif isinstance(value, float) and not math.isfinite(value):
-            return "a number is too large to store"
+        level = below
+        depth += 1
     return ""
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import logging
 import operator
 from collections import Counter
 from typing import Any
@@ -16,7 +18,9 @@ from rest_framework.exceptions import ParseError
 
 from antom_django.api import notify
 from antom_django.api.parsers import BoundedJSONParser
+from antom_django.client.errors import AntomError
 from antom_django.client.types import ACK_BODY
+from antom_django.exceptions import PaymentError
 from antom_django.models import Notification, Payment, PaymentEvent
 from antom_django.sandbox.app import SandboxApp
 from antom_django.services import apply_pending_notifications, sync_payment
@@ -172,6 +176,16 @@ def test_signed_but_unusable_is_kept_for_review_and_acknowledged(
     assert stored.payment_id == pending_payment.pk
     event = PaymentEvent.objects.get(payment=pending_payment, kind=PaymentEvent.Kind.REVIEW)
     assert event.notification_id == stored.pk
+
+
+@pytest.mark.django_db
+def test_unusable_resent_is_acknowledged_again_and_kept_once(client: Client, pending_payment: Payment) -> None:
+    body = encode(hostile(fixture("notifyPayment_success"), paymentAmount={"currency": "SGD", "value": "9" * 40}))
+    for _ in range(3):
+        assert_ack(post_notification(client, body))
+    stored = Notification.objects.get()
+    assert (stored.outcome, stored.received_count) == (Outcome.NEEDS_REVIEW, 3)
+    assert PaymentEvent.objects.filter(payment=pending_payment, kind=PaymentEvent.Kind.REVIEW).count() == 1
 
 
 @pytest.mark.django_db
@@ -342,8 +356,10 @@ def test_body_reader_is_bytes_or_a_documented_refusal(declared: str | None, body
         assert isinstance(read, bytes) and len(read) <= 1024
 
 
+# Text that our columns cannot take as it is: NUL, lone surrogates, longer than any id column.
+column_breakers = st.sampled_from(["\x00", "A\x00B", "\ud800", "x\udfff", "9" * 65, "I" * 300])
 json_texts = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | unicode_text,
+    st.none() | st.booleans() | st.integers() | st.floats() | unicode_text | column_breakers,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(unicode_text, inner, max_size=4),
     max_leaves=20,
 ).map(lambda value: json.dumps(value).encode())
@@ -450,3 +466,111 @@ def test_debug_error_page_from_the_app_shows_no_signature_body_or_key(monkeypatc
     assert "secret-body-marker" not in page
     for secret in (VECTORS["merchant_private_key"], VECTORS["antom_private_key"]):
         assert secret[100:140] not in page
+
+
+@pytest.mark.django_db
+@override_settings(DEBUG=True)
+def test_debug_error_page_from_signing_a_request_shows_no_request_or_key(
+    monkeypatch: pytest.MonkeyPatch, django_user_model: Any
+) -> None:
+    """A failure inside the client's signer (``sessions/`` → services → client): every app frame is masked."""
+    from antom_django.client import signing
+
+    monkeypatch.setattr(signing, "content_to_sign", operator.truediv)  # TypeError inside Signer.sign
+    owner = django_user_model.objects.create_user("owner")
+    add_order("order-secret-7", 4200, owner=owner)
+    client = Client(raise_request_exception=False)
+    client.force_login(owner)
+    response = client.post(
+        "/antom/sessions/",
+        {"referenceOrderId": "order-secret-7"},
+        content_type="application/json",
+        HTTP_ACCEPT="text/html",
+    )
+    page = response.content.decode()
+    assert response.status_code == 500
+    assert "TypeError" in page and "antom_django/client/signing.py" in page  # the technical page of that error
+    assert "order-secret-7" not in page  # the order reference the frames hold
+    assert Payment.objects.get().payment_request_id not in page  # in the signed request body they hold
+    assert VECTORS["merchant_private_key"][100:140] not in page
+
+
+inquiry_fields = st.sampled_from(
+    [
+        "paymentStatus",
+        "paymentAmount",
+        "paymentId",
+        "paymentRequestId",
+        "paymentTime",
+        "authExpiryTime",
+        "paymentResultCode",
+        "paymentResultMessage",
+        "paymentResultInfo",
+        "cardInfo",
+        "transactions",
+    ]
+)
+wire_amounts = st.builds(
+    lambda currency, value: {"currency": currency, "value": value},
+    st.sampled_from(["SGD", "JPY", "sgd", "", "ＳＧＤ"]),
+    st.integers(min_value=-1, max_value=10**30)
+    | st.integers(min_value=0, max_value=10**30).map(str)
+    | unicode_text
+    | column_breakers,
+)
+wire_transactions = st.lists(
+    st.fixed_dictionaries(
+        {"transactionType": st.sampled_from(["CAPTURE", "REFUND", "CANCEL", "VOID", ""])},
+        optional={
+            "transactionStatus": st.sampled_from(["SUCCESS", "FAIL", "PROCESSING"]) | unicode_text,
+            "transactionRequestId": unicode_text | column_breakers,
+            "transactionId": unicode_text | column_breakers,
+            "transactionResult": st.fixed_dictionaries(
+                {"resultStatus": st.sampled_from(["S", "F", "U"])}, optional={"resultCode": column_breakers}
+            ),
+            "transactionAmount": wire_amounts | json_texts.map(json.loads),
+            "transactionTime": unicode_text,
+        },
+    ),
+    max_size=3,
+)
+inquiry_changes = st.dictionaries(
+    inquiry_fields,
+    st.sampled_from(["SUCCESS", "FAIL", "PROCESSING", "CANCELLED"])
+    | wire_amounts
+    | wire_transactions
+    | column_breakers
+    | json_texts.map(json.loads),
+    max_size=5,
+)
+
+
+@pytest.mark.django_db
+def test_any_inquiry_answer_is_applied_or_flagged_never_a_crash(
+    antom_sandbox: Any, django_user_model: Any, hostile_inquiry: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Antom's signed inquiryPayment answer with any fields changed: ``sync_payment`` applies it, flags it, or
+    raises its documented errors; ``GET payments/<id>/`` answers 200."""
+    owner = django_user_model.objects.create_user("owner")
+    add_order("order-1", 4200, owner=owner)
+    client = Client()
+    client.force_login(owner)
+    created = client.post("/antom/sessions/", {"referenceOrderId": "order-1"}, content_type="application/json")
+    antom_sandbox.pay(created.json()["paymentSessionData"])
+    url = f"/antom/payments/{created.json()['paymentRequestId']}/"
+
+    @HOSTILE
+    @given(changes=inquiry_changes)
+    def run(changes: dict[str, Any]) -> None:
+        Payment.objects.update(status=Payment.Status.PENDING, last_inquiry_at=None, needs_review=False)
+        hostile_inquiry.clear()
+        hostile_inquiry.update(changes)
+        caplog.clear()
+        assert client.get(url).status_code == 200
+        # The view also survives a crash of the refresh, logging it: there must have been none.
+        # (The simulator cannot send a lone surrogate: it answers 500, a documented AntomError here.)
+        assert not [r for r in caplog.records if r.name == "antom_django.api" and r.levelno >= logging.ERROR]
+        with contextlib.suppress(AntomError, PaymentError):
+            sync_payment(Payment.objects.get())
+
+    run()
