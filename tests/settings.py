@@ -58,6 +58,12 @@ DATABASES = {
         conn_max_age=0,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and DATABASES["default"]["NAME"] != ":memory:":
+    # Django tests SQLite in a shared-cache in-memory database unless told otherwise. Its table locks
+    # fail at once ("database table is locked", no busy timeout), unlike the file a project runs on:
+    # the suite's live servers and worker processes get the file database users have.
+    _name = Path(DATABASES["default"]["NAME"])
+    DATABASES["default"]["TEST"] = {"NAME": str(_name.with_name(f"test_{_name.name}"))}
 
 ANTOM = {
     "CLIENT_ID": VECTORS["client_id"],

@@ -170,6 +170,31 @@ def ledger_total(queryset: Any, *statuses: str) -> int:
     return int(queryset.filter(status__in=statuses).aggregate(total=Sum("amount"))["total"] or 0)
 
 
-def atomic() -> Any:
-    """``transaction.atomic`` on the default database (one place to change it)."""
-    return transaction.atomic()
+WRITE_LOCK_MODES = ("IMMEDIATE", "EXCLUSIVE")
+"""SQLite ``BEGIN`` modes that take the write lock up front."""
+
+
+@contextmanager
+def atomic() -> Iterator[None]:
+    """``transaction.atomic`` on the default database; on SQLite it takes the write lock up front.
+
+    Every transaction here reads and then writes. SQLite starts a plain ``BEGIN`` as a reader, and a reader
+    that then writes while another connection writes fails at once with "database is locked", whatever the
+    busy timeout (waiting could deadlock). The outermost block therefore starts with ``BEGIN IMMEDIATE``,
+    which waits its turn (the busy timeout) before reading; the project's own transactions keep its
+    ``OPTIONS["transaction_mode"]``. Nested in a caller's transaction, this is a savepoint of it.
+    """
+    connection = transaction.get_connection()
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        with transaction.atomic():
+            yield
+        return
+    connection.ensure_connection()  # connecting resets transaction_mode from the settings
+    mode = connection.transaction_mode
+    connection.transaction_mode = mode if mode in WRITE_LOCK_MODES else "IMMEDIATE"
+    try:
+        with transaction.atomic():
+            connection.transaction_mode = mode  # BEGIN was sent; restore now
+            yield
+    finally:
+        connection.transaction_mode = mode
