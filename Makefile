@@ -2,16 +2,24 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
-# The suite runs on PostgreSQL (the production database); set it to sqlite:///... to try SQLite.
-ANTOM_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
-export ANTOM_TEST_DATABASE_URL
+# The Django series the venv is pinned to (constraints/django-<series>.txt): the oldest supported by default,
+# so `make test` tests the oldest; `make test-newest` builds a second venv with the newest.
+DJANGO ?= 5.2
+EXTRAS ?= dev
+# The suite runs on PostgreSQL (the production database) and again on SQLite (the embedded default).
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+TEST_SQLITE_URL ?= sqlite:///$(CURDIR)/tests/test.sqlite3
+# The newest supported Django, on the Python given as PYTHON (Django 6 needs Python 3.12+).
+NEWEST_DJANGO ?= 6.1
+PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench bench-smoke install clean
+.PHONY: demo test test-postgres test-sqlite test-newest lint bench bench-smoke install clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints/django-$(DJANGO).txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[$(EXTRAS)]' -c constraints/django-$(DJANGO).txt
+	$(PY) scripts/check_django.py $(DJANGO)
 	touch $@
 
 install: $(VENV)/.installed
@@ -26,8 +34,18 @@ lint: $(VENV)/.installed
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) manage.py check --fail-level WARNING
 
-test: lint bench-smoke
-	$(PY) -m pytest
+test: lint bench-smoke test-postgres test-sqlite
+
+# Each run deselects the other database's tests (-m), so that none is skipped (CI fails skips).
+test-postgres: $(VENV)/.installed
+	$(PY) scripts/check_django.py $(DJANGO)
+	ANTOM_TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest -m "not sqlite" $(PYTEST_ARGS)
+
+test-sqlite: $(VENV)/.installed
+	ANTOM_TEST_DATABASE_URL=$(TEST_SQLITE_URL) $(PY) -m pytest -m "not postgres" $(PYTEST_ARGS)
+
+test-newest:
+	$(MAKE) test-postgres VENV=.venv-django$(NEWEST_DJANGO) DJANGO=$(NEWEST_DJANGO) EXTRAS=test
 
 # Full signing benchmark (fails if a target is missed); the smoke run only checks agreement with the SDK.
 bench: $(VENV)/.installed
@@ -39,4 +57,4 @@ bench-smoke: $(VENV)/.installed
 	$(PY) bench/notify_throughput.py --smoke
 
 clean:
-	rm -rf $(VENV) build *.egg-info tests/test.sqlite3
+	rm -rf $(VENV) .venv-django* build *.egg-info tests/test.sqlite3 tests/test_test.sqlite3
