@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -11,7 +11,7 @@ from antom_django.models import Capture, Payment, PaymentEvent, Refund
 from antom_django.services.context import Change, Ctx
 from tests.domain.helpers import make_payment
 
-WHEN = datetime(2024, 1, 1, tzinfo=timezone.utc)
+WHEN = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def test_ctx_records_who_told_us_and_nothing_else() -> None:
