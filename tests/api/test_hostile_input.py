@@ -300,6 +300,7 @@ def test_unusable_inquiry_answer_is_a_review_not_a_500(
 # -- property-based, each parser alone -----------------------------------------------------------
 
 unicode_text = st.text(st.characters(exclude_categories=()), max_size=40)
+latin1 = st.text(st.characters(max_codepoint=0xFF, exclude_categories=["Cs"]), max_size=40)
 
 
 @HOSTILE
@@ -325,6 +326,19 @@ def test_header_parser_is_three_headers_or_a_documented_refusal(
     else:
         assert headers == (VECTORS["client_id"], request_time, signature)
         assert request_time.isascii() and signature.isascii()
+
+
+@HOSTILE
+@given(content_type=latin1 | st.builds("application/json; {}".format, latin1))
+def test_content_type_check_passes_or_is_a_415(content_type: str) -> None:
+    """Latin-1, as WSGI delivers header values (Django's own request constructor cannot take lone surrogates)."""
+    request = RequestFactory().post(NOTIFY_PATH, data=b"{}", content_type=content_type)
+    try:
+        notify.check_content_type(request)
+    except notify.NotifyRejected as rejected:
+        assert (rejected.status, rejected.code) == (415, "unsupported_media_type")
+    else:
+        assert request.content_type == "application/json"
 
 
 HEADER_REFUSALS = {
@@ -396,7 +410,6 @@ def test_sessions_body_parser_is_data_or_a_parse_error(body: bytes) -> None:
 # -- property-based, through Django's test client ------------------------------------------------
 
 any_text = st.text(max_size=40)
-latin1 = st.text(st.characters(max_codepoint=0xFF, blacklist_categories=["Cs"]), max_size=40)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),

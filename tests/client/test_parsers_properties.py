@@ -10,8 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from antom_django.client import Amount, MoneyError
+from antom_django.client.errors import SignatureError
+from antom_django.client.keys import load_public_key
 from antom_django.client.money import MAX_MINOR_UNITS
+from antom_django.client.signing import Verifier, parse_signature_header
 from antom_django.client.types import PaymentInquiry, Result, parse_amount, parse_time
+from tests.settings import VECTORS
 
 # Every shape json.loads can return, text in any Unicode (lone surrogates included: "\ud800" is valid JSON).
 any_text = st.text(st.characters(exclude_categories=()), max_size=30)
@@ -101,3 +105,24 @@ def test_inquiry_answer_of_any_shape_parses_into_the_typed_view(data: dict[str, 
     assert answer.raw is data
     assert answer.payment_amount is None or isinstance(answer.payment_amount, Amount)
     assert all(tx.amount is None or isinstance(tx.amount, Amount) for tx in answer.transactions)
+
+
+@settings(max_examples=300)
+@given(
+    header=st.none() | any_text | st.builds("algorithm=RSA256,keyVersion={},signature={}".format, any_text, any_text)
+)
+def test_signature_header_parser_is_a_header_or_a_signature_error(header: str | None) -> None:
+    try:
+        parsed = parse_signature_header(header)
+    except SignatureError:
+        return
+    assert parsed.algorithm == "RSA256" and parsed.signature
+
+
+@settings(max_examples=200)
+@given(header=any_text.map("algorithm=RSA256,keyVersion=1,signature={}".format), body=st.binary(max_size=64))
+def test_verifying_any_signature_header_is_a_signature_error(header: str, body: bytes) -> None:
+    """Whatever the signature text (other scripts, lone surrogates, percent signs), a refusal, never a crash."""
+    verifier = Verifier(load_public_key(VECTORS["antom_public_key"]))
+    with pytest.raises(SignatureError):
+        verifier.verify_header("POST", "/antom/notify/", VECTORS["client_id"], "1704081600000", body, header)
