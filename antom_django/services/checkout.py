@@ -7,6 +7,7 @@ the shell calling :func:`open_session` get exactly the same rule.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,12 +38,14 @@ from .sessions import (
     session_is_usable,
 )
 
+try:  # POSIX record locks serialize checkout across processes sharing a SQLite file
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
 if TYPE_CHECKING:
     from ..adapter import OrderInfo
     from ..client.api import AntomClient
-
-_local_locks: dict[str, threading.Lock] = {}
-_local_guard = threading.Lock()
 
 
 class OpenedSession(NamedTuple):
@@ -202,14 +205,17 @@ def _lock_key(reference: str) -> int:
 
 @contextmanager
 def order_lock(reference: str) -> Iterator[None]:
-    """Serialize checkout per order, across processes on PostgreSQL.
+    """Serialize checkout per order, across processes.
 
-    A session-level advisory lock (not a transaction) because the payment row
-    must commit before Antom is called, inside the locked section; a second
-    caller waits, then finds and reuses the first caller's session.
+    The lock is held across the call to Antom (the payment row must commit before it, inside the locked
+    section), so it cannot be a transaction: on PostgreSQL it is a session-level advisory lock; on a SQLite
+    file, a POSIX record lock on one byte of ``<database>.antom-locks`` (every process using the file is on
+    this machine), taken after a thread lock because record locks belong to the process. A second caller
+    waits, then finds and reuses the first caller's session. Elsewhere (an in-memory SQLite, a platform
+    without ``fcntl``) only the threads of this process are serialized.
     """
+    key = _lock_key(reference)
     if connection.vendor == "postgresql":
-        key = _lock_key(reference)
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_lock(%s)", [key])
         try:
@@ -218,8 +224,40 @@ def order_lock(reference: str) -> Iterator[None]:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
         return
-    # Other databases: serialize within this process (SQLite has one writer anyway).
-    with _local_guard:
-        lock = _local_locks.setdefault(reference, threading.Lock())
-    with lock:
+    stripe = key % LOCK_STRIPES
+    with _thread_locks[stripe], _file_lock(stripe):
         yield
+
+
+LOCK_STRIPES = 1024
+"""Orders share this many locks (by a hash of their reference): bounded memory and lock-file size; two
+orders on one stripe only wait for each other."""
+
+_thread_locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
+
+
+def _lock_file() -> str | None:
+    """The record-lock file beside a SQLite database file, or ``None`` where there is none to share."""
+    if connection.vendor != "sqlite" or fcntl is None:
+        return None
+    name = str(connection.settings_dict.get("NAME") or "")
+    if not name or name == ":memory:" or "mode=memory" in name or name.startswith("file:"):
+        return None
+    return f"{name}.antom-locks"
+
+
+@contextmanager
+def _file_lock(stripe: int) -> Iterator[None]:
+    path = _lock_file()
+    if path is None or fcntl is None:
+        yield
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX, 1, stripe)
+        try:
+            yield
+        finally:
+            fcntl.lockf(fd, fcntl.LOCK_UN, 1, stripe)
+    finally:
+        os.close(fd)
