@@ -24,7 +24,7 @@ Usage: ``python bench/notify_throughput.py`` (fails if a target is missed) or
 and applied, reports figures without judging them). Load goes only to
 127.0.0.1, bounded in count and time. ``ANTOM_BENCH_DATABASE_URL`` selects the
 database (default ``postgres://postgres@127.0.0.1:5432/antom_bench``; created
-if missing, its tables emptied before each run).
+if missing — and then dropped at the end —, its tables emptied before each run).
 """
 
 from __future__ import annotations
@@ -82,15 +82,18 @@ class Phase:
 # -- setup ---------------------------------------------------------------------------------------
 
 
-def prepare_database() -> None:
+def prepare_database() -> bool:
+    """Create (if missing), migrate and empty the bench database; True if this run created it."""
     import django
     import psycopg
     from django.conf import settings
 
     url = settings.DATABASES["default"]
+    created = False
     try:
         psycopg.connect(host=url["HOST"], port=url["PORT"] or 5432, user=url["USER"], dbname=url["NAME"]).close()
     except psycopg.OperationalError:
+        created = True
         with psycopg.connect(
             host=url["HOST"], port=url["PORT"] or 5432, user=url["USER"], dbname="postgres", autocommit=True
         ) as admin:
@@ -111,6 +114,21 @@ def prepare_database() -> None:
             f"TRUNCATE {FLOOR_TABLE}, antom_django_notification, antom_django_paymentevent, "
             "antom_django_capture, antom_django_refund, antom_django_payment RESTART IDENTITY CASCADE"
         )
+    return created
+
+
+def drop_database() -> None:
+    """Drop the bench database this run created, so `make test` leaves no database behind."""
+    import psycopg
+    from django.conf import settings
+    from django.db import connections
+
+    connections.close_all()
+    url = settings.DATABASES["default"]
+    with psycopg.connect(
+        host=url["HOST"], port=url["PORT"] or 5432, user=url["USER"], dbname="postgres", autocommit=True
+    ) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{url["NAME"]}" WITH (FORCE)')
 
 
 def make_notifications(count: int, tag: str) -> list[bytes]:
@@ -477,9 +495,17 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="a small run for CI; reports, does not judge")
     args = parser.parse_args()
     mode = "smoke" if args.smoke else "full"
-    per_run, runs, concurrency, _, workers = MODES[mode]
+    created = prepare_database()
+    try:
+        return run(mode, args.smoke)
+    finally:
+        if created:
+            drop_database()
 
-    prepare_database()
+
+def run(mode: str, smoke: bool) -> int:
+    """Both modes, measured and judged; the exit status."""
+    per_run, runs, concurrency, _, workers = MODES[mode]
     queries = {apply_mode: queries_per_notification(apply_mode) for apply_mode in ("queue", "inline")}
     print(
         f"notify_throughput ({mode}): {per_run} requests x {runs} runs each, concurrency {concurrency}, "
@@ -517,8 +543,8 @@ def main() -> int:
         ),
         Target("queue mode: p99 at half peak", f"{p99:.1f} ms", f"< {TARGET_P99_MS:.0f} ms", p99 < TARGET_P99_MS),
     ]
-    missed = report_targets(targets, smoke=args.smoke)
-    if not args.smoke:
+    missed = report_targets(targets, smoke=smoke)
+    if not smoke:
         failures += [f"target MISSED: {name}" for name in missed]
     for failure in failures:
         print(f"FAIL: {failure}")
