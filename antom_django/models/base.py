@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-import django
 from django.db import models
 
 
@@ -27,10 +25,8 @@ def new_refund_request_id() -> str:
 
 
 def check_constraint(condition: models.Q, name: str) -> models.CheckConstraint:
-    """``CheckConstraint`` on every supported Django (the keyword was renamed in 5.1)."""
-    key = "condition" if django.VERSION >= (5, 1) else "check"
-    kwargs: dict[str, Any] = {key: condition, "name": name}
-    return models.CheckConstraint(**kwargs)
+    """A named ``CheckConstraint`` (``condition=``, Django 5.1+)."""
+    return models.CheckConstraint(condition=condition, name=name)
 
 
 class TimeStampedModel(models.Model):
