@@ -52,7 +52,7 @@ _REPEAT = Upsert(
             f"CASE WHEN {{table}}.outcome = '{Outcome.ERROR}' THEN '{Outcome.RECEIVED}' ELSE {{table}}.outcome END",
         ),
     ),
-    returning=("outcome",),
+    returning=("outcome", "received_count"),
     announce_when=f"{{table}}.outcome = '{Outcome.RECEIVED}'",
 )
 
@@ -102,8 +102,8 @@ def store(
     """Save a verified notification raw, in its own commit (autocommit), before anything applies it — or,
     when these bytes are stored already, count the delivery on that row. One statement either way.
 
-    The returned instance is not read back: it has this delivery's values, and the stored row's primary key
-    and outcome (a repeat of a handled message is not ``RECEIVED``). ``announce`` tells queue workers
+    The returned instance is not read back: it has this delivery's values, and the stored row's primary key,
+    outcome (a repeat of a handled message is not ``RECEIVED``) and ``received_count``. ``announce`` tells queue workers
     listening on PostgreSQL that the row is there to apply, in the same statement.
     """
     notify_type = data.get("notifyType")
@@ -123,8 +123,8 @@ def store(
         "created_at": now,
         "last_received_at": now,
     }
-    pk, outcome = insert_values(Notification, values, announce=CHANNEL if announce else "", upsert=_REPEAT)
-    notification = Notification(pk=pk, **{**values, "outcome": outcome})
+    pk, outcome, count = insert_values(Notification, values, announce=CHANNEL if announce else "", upsert=_REPEAT)
+    notification = Notification(pk=pk, **{**values, "outcome": outcome, "received_count": count})
     notification._state.adding = False
     notification._state.db = router.db_for_write(Notification)
     return notification

@@ -271,11 +271,17 @@ def apply_notification(notification: Notification, data: dict[str, Any] | None =
 
 
 def mark_error(notification: Notification, exc: BaseException) -> None:
-    """Record why applying failed, in its own commit so the record survives the failure."""
+    """Record why applying failed, in its own commit so the record survives the failure.
+
+    Only while no delivery came since this attempt read the row (its ``received_count`` unchanged): a resend
+    that arrived meanwhile (waiting on the row lock of the attempt that failed) made it ``RECEIVED`` again
+    and was acknowledged in queue mode, so the row stays ``RECEIVED`` for a worker to apply again.
+    """
     detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
+    rows = Notification.objects.filter(
+        pk=notification.pk, outcome__in=[Outcome.RECEIVED, Outcome.ERROR], received_count=notification.received_count
+    )
     try:
-        Notification.objects.filter(pk=notification.pk, outcome__in=[Outcome.RECEIVED, Outcome.ERROR]).update(
-            outcome=Outcome.ERROR, error=detail, processed_at=timezone.now()
-        )
+        rows.update(outcome=Outcome.ERROR, error=detail, processed_at=timezone.now())
     except DatabaseError:
         logger.warning("antom notify: could not record the failure of notification %s", notification.pk)

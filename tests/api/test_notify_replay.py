@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections import Counter
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
@@ -158,3 +160,68 @@ def test_copies_in_other_bytes_arriving_at_once_end_as_one_row(signal_log: Any) 
     assert payment.status == Payment.Status.AUTHORIZED
     assert PaymentEvent.objects.filter(payment=payment).count() == 1
     assert signal_log.count("payment_authorized") == 1
+
+
+def _until_waiting_on_a_lock() -> None:
+    """Return once another connection waits on a lock (PostgreSQL), or after a moment (SQLite: the busy wait)."""
+    if connection.vendor != "postgresql":
+        time.sleep(1.0)
+        return
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            if cursor.fetchone()[0]:
+                return
+        time.sleep(0.02)
+    raise AssertionError("the resend never waited for the worker's row lock")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_resend_while_a_worker_fails_the_row_is_applied_by_the_next_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Queue mode: a worker retrying an ERROR row holds it; Antom's resend waits for that lock, makes the row
+    RECEIVED and is acknowledged. The worker's failure must not then mark it ERROR over the resend (it did:
+    acknowledged, yet no run without --include-errors ever applied it)."""
+    make_payment()
+    body = encode(fixture("notifyPayment_success"))
+    holding, release = threading.Event(), threading.Event()
+
+    def broken(change: Any, note: Any) -> None:
+        holding.set()
+        release.wait(10)
+        raise RuntimeError("bug in a handler")
+
+    monkeypatch.setitem(notifications.HANDLERS, "PAYMENT_RESULT", broken)
+    with override_settings(ANTOM=MODES["queue"]):
+        assert_ack(post_notification(Client(), body))
+        release.set()
+        assert apply_pending_notifications() == Counter({Outcome.ERROR: 1})
+        holding.clear()
+        release.clear()
+        answers: list[Any] = []
+
+        def in_thread(work: Any) -> threading.Thread:
+            def run() -> None:
+                try:
+                    answers.append(work())
+                finally:
+                    connections.close_all()
+
+            thread = threading.Thread(target=run)
+            thread.start()
+            return thread
+
+        worker = in_thread(lambda: apply_pending_notifications(include_errors=True))
+        assert holding.wait(10)
+        resend = in_thread(lambda: post_notification(Client(), body))
+        _until_waiting_on_a_lock()
+        release.set()
+        worker.join(20)
+        resend.join(20)
+        monkeypatch.undo()
+        assert Counter({Outcome.ERROR: 1}) in answers  # the worker's attempt failed
+        assert_ack(next(a for a in answers if not isinstance(a, Counter)))
+        assert Notification.objects.get().outcome == Outcome.RECEIVED
+        assert apply_pending_notifications() == Counter({Outcome.APPLIED: 1})
+    stored = Notification.objects.get()
+    assert (stored.outcome, stored.received_count) == (Outcome.APPLIED, 2)
