@@ -19,7 +19,7 @@ def apply_pending_notifications(limit: int = 500, include_errors: bool = False) 
     Run it from Celery beat. With ``NOTIFY_APPLY = "queue"`` every 5–10 seconds, as the only
     worker or as the safety net behind ``manage.py antom_apply_notifications --loop``; in inline
     mode every minute, as the sweep for anything a crash left unapplied (it only takes those
-    older than ``NOTIFY_SWEEP_AFTER``)::
+    last delivered more than ``NOTIFY_SWEEP_AFTER`` ago)::
 
         CELERY_BEAT_SCHEDULE = {
             "antom-apply-notifications": {

@@ -94,7 +94,7 @@ class Command(BaseCommand):
             "--min-age",
             type=float,
             default=None,
-            help="only those stored at least this many seconds ago (default: 0 in queue mode, "
+            help="only those last delivered at least this many seconds ago (default: 0 in queue mode, "
             "NOTIFY_SWEEP_AFTER in inline mode)",
         )
         parser.add_argument("--include-errors", action="store_true", help="also retry notifications marked ERROR")
