@@ -246,18 +246,33 @@ def _lock_file() -> str | None:
     return f"{name}.antom-locks"
 
 
+_lock_fds: dict[str, int] = {}
+_lock_fds_guard = threading.Lock()
+
+
+def _lock_fd(path: str) -> int:
+    """This process's one descriptor of the lock file, opened once and never closed.
+
+    Closing *any* descriptor of a file drops *every* record lock the process holds on it, so a thread done
+    with one order must not close a descriptor while another thread holds an order's lock. A file deleted
+    meanwhile is opened anew (the old descriptor stays open: a thread may still hold a lock through it).
+    """
+    with _lock_fds_guard:
+        fd = _lock_fds.get(path)
+        if fd is None or os.fstat(fd).st_nlink == 0:
+            fd = _lock_fds[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        return fd
+
+
 @contextmanager
 def _file_lock(stripe: int) -> Iterator[None]:
     path = _lock_file()
     if path is None or fcntl is None:
         yield
         return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = _lock_fd(path)
+    fcntl.lockf(fd, fcntl.LOCK_EX, 1, stripe)
     try:
-        fcntl.lockf(fd, fcntl.LOCK_EX, 1, stripe)
-        try:
-            yield
-        finally:
-            fcntl.lockf(fd, fcntl.LOCK_UN, 1, stripe)
+        yield
     finally:
-        os.close(fd)
+        fcntl.lockf(fd, fcntl.LOCK_UN, 1, stripe)

@@ -29,6 +29,13 @@ with order_lock(sys.argv[1]):
 """
 
 
+def holder_env() -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    # The child must open the same database file as this test (the test database, not the named one).
+    env["ANTOM_TEST_SQLITE_NAME"] = str(connection.settings_dict["NAME"])
+    return env
+
+
 @pytest.fixture(autouse=True)
 def _sqlite_only() -> None:
     if connection.vendor != "sqlite":
@@ -42,13 +49,10 @@ def other_stripe(reference: str) -> str:
 
 
 def test_another_process_holding_an_orders_lock_makes_this_one_wait() -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "tests.settings"}
-    # The child must open the same database file as this test (the test database, not the named one).
-    env["ANTOM_TEST_SQLITE_NAME"] = str(connection.settings_dict["NAME"])
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLDER, "order-77"],
         cwd=ROOT,
-        env=env,
+        env=holder_env(),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -74,3 +78,49 @@ def test_another_process_holding_an_orders_lock_makes_this_one_wait() -> None:
     finally:
         holder.kill()
         holder.wait(10)
+
+
+def test_another_thread_finishing_with_another_order_keeps_this_orders_lock() -> None:
+    # Closing any descriptor of a file drops every POSIX record lock the process holds on it: a runserver thread
+    # done with one order must not let another process into the order a second thread is still checking out.
+    release = threading.Event()
+    held = threading.Event()
+
+    def hold() -> None:
+        with order_lock("order-77"):
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    try:
+        assert held.wait(10)
+        with order_lock(other_stripe("order-77")):
+            pass
+        other = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, "order-77"],
+            cwd=ROOT,
+            env=holder_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            entered = threading.Event()
+            stdout = other.stdout
+            assert stdout is not None
+
+            def read() -> None:
+                if stdout.readline().strip() == "locked":
+                    entered.set()
+
+            threading.Thread(target=read, daemon=True).start()
+            assert not entered.wait(3.0), "another process took the order's lock while a thread here held it"
+            release.set()
+            assert entered.wait(10), "the lock was not handed over once the thread let go"
+        finally:
+            other.kill()
+            other.wait(10)
+    finally:
+        release.set()
+        holder.join(10)
