@@ -208,13 +208,21 @@ def order_lock(reference: str) -> Iterator[None]:
     """Serialize checkout per order, across processes.
 
     The lock is held across the call to Antom (the payment row must commit before it, inside the locked
-    section), so it cannot be a transaction: on PostgreSQL it is a session-level advisory lock; on a SQLite
+    section), so it cannot be a transaction: on PostgreSQL it is a session-level advisory lock (inside a
+    caller's transaction, a transaction-level one, held until that transaction ends); on a SQLite
     file, a POSIX record lock on one byte of ``<database>.antom-locks`` (every process using the file is on
     this machine), taken after a thread lock because record locks belong to the process. A second caller
     waits, then finds and reuses the first caller's session. Elsewhere (an in-memory SQLite, a platform
     without ``fcntl``) only the threads of this process are serialized.
     """
     key = _lock_key(reference)
+    if connection.vendor == "postgresql" and not connection.get_autocommit():
+        # In a caller's transaction (ATOMIC_REQUESTS, a task's atomic block) the payment commits with it: the
+        # lock must last as long, and a rollback, even of a transaction an error broke, must release it.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+        yield
+        return
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_lock(%s)", [key])

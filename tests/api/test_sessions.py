@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpRequest
 from django.test import Client, override_settings
 from django.utils import timezone, translation
@@ -386,3 +388,30 @@ def test_concurrent_requests_for_one_order_make_one_payment(antom_sandbox: Any, 
     assert len({request_id for _, request_id in answers}) == 1
     assert Payment.objects.count() == 1
     assert ORDERS["order-1"].amount.value == 4200
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_caller_in_a_transaction_holds_the_orders_lock_until_it_commits(antom_sandbox: Any) -> None:
+    # A shop view under ATOMIC_REQUESTS, or a task in transaction.atomic(): the next caller must not get in
+    # before the first caller's payment is committed, or it finds none and opens a second session.
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (ANTOM_TEST_DATABASE_URL)")
+    info = OrderInfo(reference_order_id="order-1", amount=Amount("SGD", 4200), description="Order order-1")
+    opened = threading.Event()
+
+    def first() -> services.OpenedSession:
+        with transaction.atomic():
+            session = services.open_session(info)
+            opened.set()
+            time.sleep(1.0)  # the rest of the caller's work, in its transaction
+        return session
+
+    def second() -> services.OpenedSession:
+        assert opened.wait(30)
+        return services.open_session(info)
+
+    answers = race(2, lambda i: (first, second)[i]())
+    assert not any(isinstance(answer, Exception) for answer in answers), answers
+    assert answers[1] == (answers[0].payment, True)
+    assert Payment.objects.count() == 1
