@@ -62,7 +62,10 @@ class OrderAlreadyPaid(PaymentError):
 
 
 class PaymentInProgress(PaymentError):
-    """A payment of the order is still being decided by Antom (its session expired): wait for its result."""
+    """A payment of the order is still being decided by Antom (its session expired): wait for its result.
+
+    Also raised while a closed payment of the order is flagged ``needs_review``, until an operator clears it.
+    """
 
 
 class OrderChanged(PaymentError):

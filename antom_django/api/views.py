@@ -95,7 +95,8 @@ class SessionView(NonAtomicAPIView):
     """``POST sessions/``: a payment session for one of the shop's orders.
 
     The rule for an order that already has payments is :func:`antom_django.services.open_session`
-    (under a per-order lock): a paid one → 409 ``order_already_paid``; a pending one with a usable
+    (under a per-order lock): a paid one → 409 ``order_already_paid``; a closed one flagged for review → 409
+    ``payment_in_progress``; a pending one with a usable
     session for the same amount → that session again (200, ``reused: true``); a pending one for another
     amount → cancelled, then a new session (409 ``order_changed`` if it cannot be); one whose session
     request had an unknown outcome → the identical request retried; one whose session expired → Antom

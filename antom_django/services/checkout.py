@@ -67,6 +67,8 @@ def open_session(
     """The payment session for one merchant order, under the order's lock; the order's earlier payments decide.
 
     - a paid one (authorized, captured, refunded) → :class:`~antom_django.exceptions.OrderAlreadyPaid`;
+      a failed or cancelled one flagged ``needs_review`` (e.g. Antom reported it paid after it was closed)
+      → :class:`~antom_django.exceptions.PaymentInProgress` until an operator clears the flag;
     - a pending one whose session has expired → Antom is asked first (inquiryPayment): paid →
       ``OrderAlreadyPaid``; failed or cancelled → skipped; no payment at Antom (an F in
       :data:`~antom_django.services.results.NO_SUCH_PAYMENT`) → closed FAILED here
@@ -146,6 +148,14 @@ def _refuse_if_paid(payments: list[Payment]) -> None:
     for payment in payments:
         if payment.is_paid:
             raise OrderAlreadyPaid("This order is already paid.", payment=payment)
+        if payment.needs_review and not payment.is_pending:
+            # Closed here (FAILED, CANCELLED), yet flagged: Antom may have taken its money after all (a late
+            # "paid" contradicting it), so another session could charge the buyer twice.
+            raise PaymentInProgress(
+                "A closed payment of this order is flagged for review (Antom may have taken its money); "
+                "no session is handed out until an operator clears it.",
+                payment=payment,
+            )
 
 
 def _retire(payment: Payment, ctx: Ctx, client: AntomClient | None) -> None:

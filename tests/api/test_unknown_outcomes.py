@@ -28,6 +28,7 @@ from antom_django.sandbox import SandboxServer
 from antom_django.sandbox.faults import FAULT_HEADER
 from antom_django.services.sessions import session_closes_at
 from tests.api.shop import add_order
+from tests.domain.helpers import payment_result
 
 URL = "/antom/sessions/"
 P = Payment.Status
@@ -338,6 +339,36 @@ def test_an_expired_session_antom_has_no_payment_for_is_closed_and_replaced(
     assert (again.status_code, again.json()["paymentRequestId"]) == (200, second.json()["paymentRequestId"])
     assert first.events.filter(kind=PaymentEvent.Kind.STATUS, to_status=P.FAILED).count() == 1
     assert failed_signals == [first]
+
+
+@pytest.mark.django_db
+def test_a_closed_payment_antom_then_reports_paid_stops_the_order_until_reviewed(
+    antom_sandbox: SandboxServer, guest: Client, session_ttl: Callable[..., None]
+) -> None:
+    # Closed FAILED on Antom's word, then Antom reports it paid after all: the buyer must not be handed a
+    # session to pay the order a second time; an operator decides first.
+    session_ttl(1.0)
+    add_order("order-1", 4200)
+    first = opened(guest, "order-1")
+    wait_until_over(first)
+    session_ttl(3600.0)
+    with fault(NO_SUCH_PAYMENT):
+        second = create(guest, "order-1")
+    assert second.status_code == 201, second.content
+    first.refresh_from_db()
+    assert first.status == P.FAILED
+    late = services.apply_payment_result(first, payment_result(first), source=Source.NOTIFICATION)
+    assert (late.status, late.needs_review) == (P.FAILED, True)
+    refused = create(guest, "order-1")
+    assert refused.status_code == 409, refused.content
+    assert (refused.json()["code"], refused.json()["paymentRequestId"]) == (
+        "payment_in_progress",
+        first.payment_request_id,
+    )
+    assert "review" in refused.json()["detail"]
+    services.clear_review(late, note="Antom confirmed: not paid")
+    again = create(guest, "order-1")
+    assert (again.status_code, again.json()["paymentRequestId"]) == (200, second.json()["paymentRequestId"])
 
 
 @pytest.mark.django_db
