@@ -8,6 +8,7 @@ from .. import services
 from ..adapter import AntomAdapter, OrderInfo
 from ..conf import antom_settings
 from ..exceptions import (
+    InvalidAmount,
     OrderAlreadyPaid,
     OrderChanged,
     PaymentError,
@@ -41,6 +42,8 @@ def open_session(request: Any, adapter: AntomAdapter, info: OrderInfo) -> servic
             user=user,
             source=Source.API,
         )
+    except InvalidAmount as exc:  # the shop's order has nothing to pay (a zero total)
+        raise Conflict(f"This order cannot be paid: {exc.message}", "order_not_payable") from None
     except PaymentSessionError as exc:
         raise BadGateway(f"Antom refused to create the payment session: {exc}", "session_failed") from None
     except PaymentOutcomeUnknown as exc:

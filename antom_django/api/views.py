@@ -126,7 +126,9 @@ class SessionView(NonAtomicAPIView):
                 "for this user's order.",
             ),
             409: OpenApiResponse(
-                ErrorSerializer, description="Already paid, a payment is under way, or the order changed."
+                ErrorSerializer,
+                description="Already paid, a payment is under way or needs review, the order changed, "
+                "or it cannot be paid.",
             ),
             415: OpenApiResponse(ErrorSerializer, description="Not application/json."),
             502: OpenApiResponse(ErrorSerializer, description="Antom refused to create the session."),

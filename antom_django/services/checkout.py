@@ -36,6 +36,7 @@ from .sessions import (
     session_has_expired,
     session_is_over,
     session_is_usable,
+    stored_reference,
 )
 
 try:  # POSIX record locks serialize checkout across processes sharing a SQLite file
@@ -90,8 +91,9 @@ def open_session(
     """
     user = info.user if info.user is not None else user
     ctx = Ctx(source=source, user=user)
-    with order_lock(info.reference_order_id):
-        existing = list(Payment.objects.filter(reference_order_id=info.reference_order_id).order_by("-created_at"))
+    reference = stored_reference(info.reference_order_id)  # as new_payment stores it, or it is never found
+    with order_lock(reference):
+        existing = list(Payment.objects.filter(reference_order_id=reference).order_by("-created_at"))
         _refuse_if_paid(existing)
         for payment in existing:
             if not payment.is_pending:

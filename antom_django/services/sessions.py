@@ -84,7 +84,7 @@ def new_payment(
     payment = Payment(
         amount=amount.value,
         currency=amount.currency,
-        reference_order_id=str(reference_order_id)[:64],
+        reference_order_id=stored_reference(reference_order_id),
         description=(description or "")[:256],
         order=order,
         user=user_or_none(user),
@@ -97,6 +97,11 @@ def new_payment(
     with atomic():
         payment.save(force_insert=True)
     return payment
+
+
+def stored_reference(reference_order_id: str) -> str:
+    """The order reference as a payment stores it (and Antom gets it): at most Antom's 64 characters."""
+    return str(reference_order_id)[:64]
 
 
 def session_request(

@@ -415,3 +415,27 @@ def test_a_caller_in_a_transaction_holds_the_orders_lock_until_it_commits(antom_
     assert not any(isinstance(answer, Exception) for answer in answers), answers
     assert answers[1] == (answers[0].payment, True)
     assert Payment.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_an_order_of_no_amount_is_not_payable(buyer: Any, buyer_client: Client) -> None:
+    add_order("order-1", 0, owner=buyer)  # a fully discounted cart: nothing to pay, and no 500
+    refused = create(buyer_client, "order-1")
+    assert refused.status_code == 409, refused.content
+    assert refused.json()["code"] == "order_not_payable"
+    assert "positive amount" in refused.json()["detail"]
+    assert not Payment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_reference_longer_than_antoms_is_still_one_order(antom_sandbox: Any) -> None:
+    # Stored cut to Antom's 64 characters: looked up the same way, or every call opened another session.
+    info = OrderInfo(reference_order_id="order-" + "7" * 70, amount=Amount("SGD", 4200), description="Kettle")
+    first = services.open_session(info)
+    assert first.payment.reference_order_id == info.reference_order_id[:64]
+    assert services.open_session(info) == (first.payment, True)
+    antom_sandbox.pay(first.payment.session_data)
+    services.sync_payment(first.payment)
+    with pytest.raises(OrderAlreadyPaid):
+        services.open_session(info)
+    assert Payment.objects.count() == 1
