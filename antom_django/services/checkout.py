@@ -18,6 +18,7 @@ from django.db import connection
 
 from ..client.errors import AntomError, AntomFailed, AntomOutcomeUnknown
 from ..exceptions import (
+    GatewayRefused,
     OrderAlreadyPaid,
     OrderChanged,
     PaymentError,
@@ -75,7 +76,8 @@ def open_session(
       :data:`~antom_django.services.results.NO_SUCH_PAYMENT`) → closed FAILED here
       (:func:`~antom_django.services.results.antom_has_no_payment`) and skipped; otherwise the rules below;
     - a pending one for another amount (the cart changed) → cancelled at Antom (one Antom does not know
-      is closed here), then the next rule applies; a cancel refused or unanswered →
+      is closed here; one whose cancel Antom refuses is asked about, and skipped if Antom shows it failed or
+      cancelled), then the next rule applies; a cancel refused or unanswered →
       :class:`~antom_django.exceptions.OrderChanged`;
     - one whose session request had an unknown outcome (INITIATED) → the same request sent again;
     - one with a usable session (:func:`~antom_django.services.session_is_usable`) → reused;
@@ -161,14 +163,29 @@ def _refuse_if_paid(payments: list[Payment]) -> None:
 
 
 def _retire(payment: Payment, ctx: Ctx, client: AntomClient | None) -> None:
-    """The order's amount changed under an open payment: cancel it so it cannot be paid as well."""
+    """The order's amount changed under an open payment: cancel it so it cannot be paid as well.
+
+    A cancel Antom refuses may be of a payment that is closed already (a session that ran out: Antom answers
+    e.g. ORDER_IS_CLOSED): Antom is asked, and one it shows failed or cancelled no longer holds the order up.
+    """
     try:
         cancel(payment, source=ctx.source, user=ctx.user, client=client)
+        return
+    except GatewayRefused as exc:
+        failure: Exception = exc
+        try:
+            asked = inquire(payment, source=ctx.source, user=ctx.user, client=client).payment
+        except AntomError:
+            asked = payment
+        _refuse_if_paid([asked])
+        if not asked.is_pending:
+            return
     except (PaymentError, AntomError) as exc:
-        raise OrderChanged(
-            f"The order changed while a session for the old amount was open, and it could not be cancelled: {exc}",
-            payment=payment,
-        ) from exc
+        failure = exc
+    raise OrderChanged(
+        f"The order changed while a session for the old amount was open, and it could not be cancelled: {failure}",
+        payment=payment,
+    ) from failure
 
 
 def _known(payment: Payment, run: Callable[[], Payment]) -> Payment:

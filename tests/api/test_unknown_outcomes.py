@@ -182,6 +182,27 @@ def test_changed_cart_whose_cancel_is_unanswered_is_409_then_goes_through(
 
 
 @pytest.mark.django_db
+def test_changed_cart_after_an_unknown_session_that_expired_at_antom(
+    antom_sandbox: SandboxServer, guest: Client, session_ttl: Callable[..., None]
+) -> None:
+    # Antom created the session (U), nobody ever had its data, and it ran out: the cancel is refused as closed.
+    # We know no expiry of it, so only asking Antom tells the order it may move on; it was 409 for ever.
+    session_ttl(1.0)
+    add_order("order-1", 4200)
+    with fault("result=U"):
+        assert create(guest, "order-1").status_code == 503
+    first = Payment.objects.get()
+    time.sleep(1.5)
+    session_ttl(3600.0)
+    add_order("order-1", 5000)
+    second = create(guest, "order-1")
+    assert second.status_code == 201, second.content
+    assert second.json()["amount"]["value"] == "5000"
+    first.refresh_from_db()
+    assert (first.status, first.cancel_requested_at) == (P.FAILED, None)
+
+
+@pytest.mark.django_db
 def test_no_such_order_closes_only_a_payment_antom_never_acknowledged(antom_sandbox: SandboxServer) -> None:
     # A session Antom gave us (PENDING) that it then says it does not know is a contradiction: not closed here.
     payment = Payment.objects.create(
