@@ -78,7 +78,8 @@ def open_session(
     - a pending one for another amount (the cart changed) → cancelled at Antom (one Antom does not know
       is closed here; one whose cancel Antom refuses is asked about, and skipped if Antom shows it failed or
       cancelled), then the next rule applies; a cancel refused or unanswered →
-      :class:`~antom_django.exceptions.OrderChanged`;
+      :class:`~antom_django.exceptions.OrderChanged`; so is one whose cancel is in flight
+      (``cancel_requested_at``, e.g. the cart changed and changed back), never handed out again;
     - one whose session request had an unknown outcome (INITIATED) → the same request sent again;
     - one with a usable session (:func:`~antom_django.services.session_is_usable`) → reused;
     - one whose session is not usable (expired, or expiring within the reuse margin: Antom is asked as
@@ -108,7 +109,8 @@ def open_session(
                 payment = inquiry.payment
                 if not payment.is_pending:
                     continue
-            if payment.money != info.amount:
+            if payment.money != info.amount or payment.cancel_requested_at is not None:
+                # A cancel already sent (its outcome unknown) may have closed the session at Antom: finish it.
                 _retire(payment, ctx, client)
                 continue
             if payment.status == Payment.Status.INITIATED:

@@ -206,10 +206,11 @@ def request_session(payment: Payment, ctx: Ctx, antom: AntomClient) -> Payment:
 def session_is_usable(payment: Payment, *, margin: timedelta = SESSION_REUSE_MARGIN) -> bool:
     """The buyer can still pay with this payment's session: the one rule for handing a session out again.
 
-    Pending or processing at Antom, with session data, and expiring no sooner than ``margin`` from now
-    (a session without an expiry time counts as live).
+    Pending or processing at Antom, with session data, no cancel sent (``cancel_requested_at``: Antom may
+    have closed it), and expiring no sooner than ``margin`` from now (a session without an expiry time
+    counts as live).
     """
-    if payment.status not in USABLE_STATUSES or not payment.session_data:
+    if payment.status not in USABLE_STATUSES or not payment.session_data or payment.cancel_requested_at:
         return False
     return payment.session_expires_at is None or payment.session_expires_at > timezone.now() + margin
 

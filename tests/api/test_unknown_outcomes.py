@@ -203,6 +203,26 @@ def test_changed_cart_after_an_unknown_session_that_expired_at_antom(
 
 
 @pytest.mark.django_db
+def test_a_cart_changed_back_while_its_cancel_is_unknown_gets_a_live_session(
+    antom_sandbox: SandboxServer, guest: Client
+) -> None:
+    # The cancel reached Antom (U after it happened): the old session is dead there. Handing it out again
+    # because the amount is the old one again left the buyer with a checkout that cannot be paid until it expired.
+    add_order("order-1", 4200)
+    first = opened(guest, "order-1")
+    add_order("order-1", 5000)
+    with fault("result=U"):
+        assert create(guest, "order-1").json()["code"] == "order_changed"
+    add_order("order-1", 4200)
+    again = create(guest, "order-1")
+    assert again.status_code == 201, again.content
+    assert again.json()["paymentRequestId"] != first.payment_request_id
+    first.refresh_from_db()
+    assert first.status == P.CANCELLED  # the cancel was sent again, and Antom confirmed it
+    assert antom_sandbox.pay(again.json()["paymentSessionData"])["status"] == "SUCCESS"
+
+
+@pytest.mark.django_db
 def test_no_such_order_closes_only_a_payment_antom_never_acknowledged(antom_sandbox: SandboxServer) -> None:
     # A session Antom gave us (PENDING) that it then says it does not know is a contradiction: not closed here.
     payment = Payment.objects.create(
