@@ -41,9 +41,8 @@ P = PaymentStatus
 L = LedgerStatus
 
 PAYMENT_TRANSITIONS: Mapping[str, frozenset[str]] = {
-    P.INITIATED: frozenset(
-        {P.PENDING, P.PROCESSING, P.AUTHORIZED, P.PARTIALLY_CAPTURED, P.SUCCEEDED, P.FAILED, P.CANCELLED}
-    ),
+    # Not PROCESSING: see decide_payment.
+    P.INITIATED: frozenset({P.PENDING, P.AUTHORIZED, P.PARTIALLY_CAPTURED, P.SUCCEEDED, P.FAILED, P.CANCELLED}),
     P.PENDING: frozenset({P.PROCESSING, P.AUTHORIZED, P.PARTIALLY_CAPTURED, P.SUCCEEDED, P.FAILED, P.CANCELLED}),
     P.PROCESSING: frozenset({P.AUTHORIZED, P.PARTIALLY_CAPTURED, P.SUCCEEDED, P.FAILED, P.CANCELLED}),
     P.AUTHORIZED: frozenset({P.PARTIALLY_CAPTURED, P.SUCCEEDED, P.CANCELLED}),
@@ -123,6 +122,14 @@ def decide(
 
 
 def decide_payment(current: str, target: str) -> Decision:
+    """:func:`decide` over :data:`PAYMENT_TRANSITIONS`, with one rule of its own.
+
+    "Processing" about an INITIATED payment (its session answer was lost: the buyer never got the session)
+    is no news: nobody can have paid with it. It changes nothing, so the payment stays INITIATED and the
+    session request is retried with the same id instead of leaving a payment with no session to pay with.
+    """
+    if current == P.INITIATED and target == P.PROCESSING:
+        return Decision.STALE
     return decide(PAYMENT_TRANSITIONS, current, target, alike=_NO_MONEY)
 
 

@@ -547,3 +547,27 @@ def test_no_such_payment_closes_nothing_antom_has_acknowledged(
     assert payment.status == first.status
     assert payment.result_code == ""
     assert payment.last_inquiry_at is not None
+
+
+# -- a sync of a payment whose session answer was lost ---------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_sync_of_a_payment_whose_session_answer_was_lost_keeps_it_retryable(
+    antom_sandbox: SandboxServer, guest: Client
+) -> None:
+    """Antom created the session (it answers inquiries about it) but we never got its data: "still processing"
+    is no news about the buyer, so the payment stays INITIATED and the next POST retries the session request."""
+    add_order("order-1", 4200)
+    with fault("result=U"):
+        assert create(guest, "order-1").status_code == 503
+    payment = Payment.objects.get()
+    payment = services.sync_payment(payment)  # what a sweep or a shell would do
+    assert payment.status == P.INITIATED
+    assert payment.needs_review is False
+    retried = create(guest, "order-1")
+    assert retried.status_code == 201, retried.content
+    assert retried.json()["paymentRequestId"] == payment.payment_request_id
+    payment.refresh_from_db()
+    assert payment.status == P.PENDING
+    assert antom_sandbox.pay(payment.session_data)["status"] == "SUCCESS"

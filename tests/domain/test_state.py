@@ -29,7 +29,7 @@ C = Capture.Status
 # Written out by hand (not derived from the table under test): what each status may become.
 ALLOWED = {
     (P.INITIATED, P.PENDING),
-    (P.INITIATED, P.PROCESSING),
+    # Not (INITIATED, PROCESSING): no news about a payment whose session answer was lost; it stays retryable.
     (P.INITIATED, P.AUTHORIZED),
     (P.INITIATED, P.PARTIALLY_CAPTURED),
     (P.INITIATED, P.SUCCEEDED),
