@@ -48,15 +48,20 @@ def other_stripe(reference: str) -> str:
     return next(f"other-{n}" for n in range(100) if _lock_key(f"other-{n}") % LOCK_STRIPES != taken)
 
 
-def test_another_process_holding_an_orders_lock_makes_this_one_wait() -> None:
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, "order-77"],
+def spawn_holder(reference: str) -> subprocess.Popen[str]:
+    """Another process that takes ``reference``'s lock, prints "locked" and holds it until its stdin gets a line."""
+    return subprocess.Popen(
+        [sys.executable, "-c", HOLDER, reference],
         cwd=ROOT,
         env=holder_env(),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
+
+
+def test_another_process_holding_an_orders_lock_makes_this_one_wait() -> None:
+    holder = spawn_holder("order-77")
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         entered = threading.Event()
@@ -97,14 +102,7 @@ def test_another_thread_finishing_with_another_order_keeps_this_orders_lock() ->
         assert held.wait(10)
         with order_lock(other_stripe("order-77")):
             pass
-        other = subprocess.Popen(
-            [sys.executable, "-c", HOLDER, "order-77"],
-            cwd=ROOT,
-            env=holder_env(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        other = spawn_holder("order-77")
         try:
             entered = threading.Event()
             stdout = other.stdout
