@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +19,7 @@ from antom_django.models import Notification, Payment
 from antom_django.services import intake
 from tests.api.conftest import make_payment
 from tests.api.helpers import CLIENT_ID, encode, fixture, now_ms
+from tests.processes import LoggedProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 MANAGE = [sys.executable, str(ROOT / "manage.py"), "antom_apply_notifications"]
@@ -76,32 +75,8 @@ def backends(where: str, *params: Any) -> list[tuple[Any, ...]]:
         return list(cursor.fetchall())
 
 
-class Worker:
-    """A subprocess with its output in a file (no pipe to fill up), shown when an assertion fails."""
-
-    def __init__(self, command: list[str], env: dict[str, str], log: Path) -> None:
-        self.command, self.log = command, log
-        self._file = log.open("wb")
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self._file, stderr=subprocess.STDOUT)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait(self, timeout: float) -> int:
-        try:
-            return self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"worker still running after {timeout}s\n--- worker output ---\n{self.output()}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self._file.close()
+Worker = LoggedProcess
+"""A worker process (``manage.py antom_apply_notifications`` or a Celery worker)."""
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.processes import LoggedProcess
 from tests.sqlite import flow
 
 pytestmark = pytest.mark.sqlite
@@ -38,37 +39,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class Process:
-    """A ``manage.py`` command with its output in a file, stopped when the test ends."""
-
-    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
-        self.args, self.log = args, log
-        self._file = log.open("wb")
-        self.process = subprocess.Popen(
-            [*MANAGE, *args], cwd=ROOT, env=env, stdout=self._file, stderr=subprocess.STDOUT
-        )
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait(self, timeout: float) -> int:
-        try:
-            return self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"{self.args[0]} still running after {timeout}s:\n{self.output()}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self._file.close()
+def manage(args: list[str], env: dict[str, str], log: Path) -> LoggedProcess:
+    """``manage.py <args>`` as a process of its own."""
+    return LoggedProcess([*MANAGE, *args], env, log)
 
 
-def wait_until_serving(url: str, server: Process, timeout: float = 60.0) -> None:
+def wait_until_serving(url: str, server: LoggedProcess, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
@@ -128,17 +104,17 @@ def test_runserver_notifications_and_shell_sessions_never_lock(tmp_path: Path, a
     }
     env.pop("ANTOM_TEST_DATABASE_URL", None)
     antom_sandbox.set_faults(notify_duplicate=True)
-    migrate = Process(["migrate", "--verbosity", "0"], env, tmp_path / "migrate.log")
+    migrate = manage(["migrate", "--verbosity", "0"], env, tmp_path / "migrate.log")
     assert migrate.wait(120) == 0, migrate.output()
 
-    started: list[Process] = []
+    started: list[LoggedProcess] = []
     try:
-        server = Process(["runserver", "--noreload", f"127.0.0.1:{port}"], env, tmp_path / "runserver.log")
+        server = manage(["runserver", "--noreload", f"127.0.0.1:{port}"], env, tmp_path / "runserver.log")
         started.append(server)
         wait_until_serving(url, server)
         for role in ("capture", "capture", "refund", "sync"):
             code = f"from tests.sqlite.flow import act; act({role!r}, {PAYMENTS}, 240)"
-            started.append(Process(["shell", "-c", code], env, tmp_path / f"{role}-{len(started)}.log"))
+            started.append(manage(["shell", "-c", code], env, tmp_path / f"{role}-{len(started)}.log"))
 
         with ThreadPoolExecutor(max_workers=4) as pool:
             buyers = list(pool.map(lambda n: buy(url, antom_sandbox, n), range(PAYMENTS)))
