@@ -13,7 +13,7 @@ from django.core.checks import CheckMessage, Error, Warning
 from .client.api import SANDBOX_PREFIX
 from .client.errors import ConfigurationError
 from .client.keys import MIN_KEY_BITS, public_der_b64
-from .conf import DEFAULTS, ENVIRONMENTS, NOTIFY_APPLY_MODES, SETTING_NAME, antom_settings
+from .conf import AUTH_EXPIRY_POLICIES, DEFAULTS, ENVIRONMENTS, NOTIFY_APPLY_MODES, SETTING_NAME, antom_settings
 
 ANTOM_HOST_SUFFIXES = (".alipay.com", ".antglobal-us.com")
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "testserver"}
@@ -32,6 +32,9 @@ _NUMBERS = {
     "NOTIFY_REJECTED_BODY_BYTES": "a positive number of bytes",
     "NOTIFY_REJECTED_KEEP": "a positive number of records",
     "NOTIFY_SWEEP_AFTER": "a positive number of seconds",
+    "SWEEP_INTERVAL": "a positive number of seconds",
+    "FOLLOW_UP_WINDOW": "a positive number of seconds",
+    "AUTH_EXPIRY_MARGIN": "a positive number of seconds",
 }
 
 CHECK_IDS: dict[str, str] = {
@@ -275,6 +278,14 @@ def _values(raw: dict[str, Any]) -> list[CheckMessage]:
         modes = " or ".join(repr(mode) for mode in NOTIFY_APPLY_MODES)
         out.append(
             _error("antom_django.E010", f"{SETTING_NAME}['NOTIFY_APPLY'] must be {modes}, not {raw['NOTIFY_APPLY']!r}.")
+        )
+    if raw.get("AUTH_EXPIRY_POLICY", "flag") not in AUTH_EXPIRY_POLICIES:
+        policies = ", ".join(repr(p) for p in AUTH_EXPIRY_POLICIES)
+        out.append(
+            _error(
+                "antom_django.E010",
+                f"{SETTING_NAME}['AUTH_EXPIRY_POLICY'] must be one of {policies}, not {raw['AUTH_EXPIRY_POLICY']!r}.",
+            )
         )
     if "IS_AUTHORIZATION" in raw and not isinstance(raw["IS_AUTHORIZATION"], bool):
         out.append(_error("antom_django.E010", f"{SETTING_NAME}['IS_AUTHORIZATION'] must be True or False."))

@@ -53,9 +53,16 @@ DEFAULTS: dict[str, Any] = {
     "NOTIFY_APPLY": "inline",
     # A stored notification still unapplied after this many seconds is picked up by the sweep (inline mode).
     "NOTIFY_SWEEP_AFTER": 60.0,
-    # Result polling.
+    # Background work (antom_django.tasks): result polling, automatic capture, authorization expiry, follow-ups.
     "POLL_INTERVAL": 2.0,
     "POLL_WINDOW": 15 * 60,
+    # The slower cadence after the poll window: the sweep re-inquires each unsettled payment this often.
+    "SWEEP_INTERVAL": 5 * 60.0,
+    # An unknown outcome (payment, capture, refund, cancel) still unsettled after this long is flagged for review.
+    "FOLLOW_UP_WINDOW": 24 * 3600.0,
+    # A margin before authExpiryTime: "capture" what remains, "void" (cancel) it, or only "flag" it for review.
+    "AUTH_EXPIRY_POLICY": "flag",
+    "AUTH_EXPIRY_MARGIN": 24 * 3600.0,
     # HTTP API (antom_django.urls): the shop's adapter, per-endpoint permission and throttle classes.
     "ADAPTER": "antom_django.adapter.AntomAdapter",
     "PERMISSION_CLASSES": {
@@ -74,6 +81,7 @@ DEFAULTS: dict[str, Any] = {
 
 ENVIRONMENTS = ("sandbox", "production")
 NOTIFY_APPLY_MODES = ("inline", "queue")
+AUTH_EXPIRY_POLICIES = ("capture", "void", "flag")
 
 
 class AntomSettings:

@@ -27,6 +27,12 @@ payment_failed = Signal()
 """The buyer's payment failed (declined, expired, refused by Antom)."""
 payment_cancelled = Signal()
 """The payment was cancelled or its authorization voided."""
+payment_authorization_expiring = Signal()
+"""An authorization reaches ``AUTH_EXPIRY_MARGIN`` before its ``authExpiryTime``; sent once, with ``policy``
+(``AUTH_EXPIRY_POLICY``: what the background work does about it) and ``expires_at``."""
+payment_authorization_expired = Signal()
+"""An authorization passed its ``authExpiryTime`` and Antom confirmed it ended: nothing more can be captured
+(``captured_amount`` says what was)."""
 payment_needs_review = Signal()
 """Antom told us something we refused to apply; ``reason`` says what."""
 capture_succeeded = Signal()

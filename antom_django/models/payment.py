@@ -121,6 +121,22 @@ class Payment(TimeStampedModel):
         blank=True,
         help_text="When a cancel (void) was sent and not yet refused; captures wait while it is set.",
     )
+    next_check_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the background work next looks at this payment (poll, capture, expiry, follow-up); "
+        "empty: nothing is due.",
+    )
+    capture_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the automatic capture is due (AUTO_CAPTURE or the adapter); empty: none scheduled.",
+    )
+    expiry_handled_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the authorization-expiry policy (AUTH_EXPIRY_POLICY) was applied; it is applied once.",
+    )
     session_request = models.JSONField(
         default=dict,
         blank=True,
@@ -147,6 +163,12 @@ class Payment(TimeStampedModel):
             models.Index(fields=["order_content_type", "order_object_id"], name="antom_payment_order_idx"),
             models.Index(fields=["status", "updated_at"], name="antom_payment_status_idx"),
             models.Index(fields=["updated_at"], condition=models.Q(needs_review=True), name="antom_payment_review_idx"),
+            # The background work's queue: only rows with something due are in it.
+            models.Index(
+                fields=["next_check_at"],
+                condition=models.Q(next_check_at__isnull=False),
+                name="antom_payment_due_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["payment_request_id"], name="antom_payment_request_id_uniq"),
