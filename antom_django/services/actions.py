@@ -35,6 +35,7 @@ from .context import (
     user_or_none,
 )
 from .ledger import LedgerFact, settle
+from .schedule import lease, seconds, wake
 
 if TYPE_CHECKING:
     from ..client.api import AntomClient
@@ -105,6 +106,7 @@ def capture(
             requested_by=user_or_none(user),
         )
         record(locked, PaymentEvent.Kind.REQUEST, ctx, row=row, operation="capture", amount=value)
+        wake(locked, timezone.now() + lease())  # followed up if this process dies before Antom answers
     return _send_capture(row, ctx, antom)
 
 
@@ -140,6 +142,7 @@ def _settle_answer(row: Row, ctx: Ctx, answer: LedgerFact | AntomFailed | AntomO
         if isinstance(answer, AntomOutcomeUnknown):
             kind = PaymentEvent.Kind.OUTCOME_UNKNOWN
             record(change.payment, kind, ctx, row=row, operation=row.noun, error=str(answer))
+            wake(change.payment, timezone.now() + seconds("POLL_INTERVAL"))  # the follow-up starts soon
         elif isinstance(answer, AntomFailed):
             result = Result(code=answer.result_code or "", status="F", message=answer.result_message or "")
             settle(change, row, LedgerFact(target=row.Status.FAILED, result=result))
@@ -184,6 +187,7 @@ def cancel(
         if not resend:
             locked.cancel_requested_at = timezone.now()
             locked.save(update_fields=["cancel_requested_at", "updated_at"])
+            wake(locked, timezone.now() + lease())  # followed up if this process dies before Antom answers
         record(locked, PaymentEvent.Kind.REQUEST, ctx, operation="cancel", resend=resend or None)
     try:
         answer = antom.cancel(**payment_ref(locked))
@@ -202,7 +206,9 @@ def cancel(
         raise GatewayRefused.from_failure("to cancel", exc, payment=locked) from exc
     except AntomOutcomeUnknown as exc:
         with atomic():
-            record(lock(payment), PaymentEvent.Kind.OUTCOME_UNKNOWN, ctx, operation="cancel", error=str(exc))
+            locked = lock(payment)
+            record(locked, PaymentEvent.Kind.OUTCOME_UNKNOWN, ctx, operation="cancel", error=str(exc))
+            wake(locked, timezone.now() + seconds("POLL_INTERVAL"))  # the follow-up starts soon
         raise
     with atomic(), changing(lock(payment), ctx) as change:
         move(change, P.CANCELLED, cancel_time=str(answer.cancel_time or ""))
@@ -244,6 +250,7 @@ def refund(
             requested_by=user_or_none(user),
         )
         record(locked, PaymentEvent.Kind.REQUEST, ctx, row=row, operation="refund", amount=value)
+        wake(locked, timezone.now() + lease())  # followed up if this process dies before Antom answers
     return _send_refund(row, ctx, antom)
 
 

@@ -16,6 +16,7 @@ from ..conf import antom_settings
 from ..exceptions import InvalidAmount, InvalidTransition, PaymentSessionError
 from ..models import Payment, PaymentEvent, Source
 from .context import Ctx, atomic, changing, get_client, lock, move, record, user_or_none
+from .schedule import seconds
 
 if TYPE_CHECKING:
     from ..client.api import AntomClient
@@ -90,6 +91,8 @@ def new_payment(
         user=user_or_none(user),
         is_authorization=bool(antom_settings.IS_AUTHORIZATION),
         capture_mode=str(antom_settings.CAPTURE_MODE or ""),
+        # In the background work's queue from the start: a lost session answer is closed from there.
+        next_check_at=timezone.now() + seconds("POLL_INTERVAL"),
     )
     payment.session_request = session_request(
         payment, buyer=buyer, goods=goods, redirect_url=redirect_url, notify_url=notify_url
@@ -197,6 +200,7 @@ def request_session(payment: Payment, ctx: Ctx, antom: AntomClient) -> Payment:
         locked.session_data = session.payment_session_data
         locked.session_expires_at = session.payment_session_expiry_time
         locked.session_response = {k: v for k, v in session.raw.items() if k != "paymentSessionData"}
+        locked.next_check_at = timezone.now() + seconds("POLL_INTERVAL")  # result polling starts
         locked.save()
         with changing(locked, ctx) as change:
             move(change, Payment.Status.PENDING, session_id=session.payment_session_id)
