@@ -35,7 +35,7 @@ from .context import (
     user_or_none,
 )
 from .ledger import LedgerFact, settle
-from .schedule import lease, seconds, wake
+from .schedule import earliest, lease, seconds, wake
 
 if TYPE_CHECKING:
     from ..client.api import AntomClient
@@ -106,7 +106,8 @@ def capture(
             requested_by=user_or_none(user),
         )
         record(locked, PaymentEvent.Kind.REQUEST, ctx, row=row, operation="capture", amount=value)
-        wake(locked, timezone.now() + lease())  # followed up if this process dies before Antom answers
+    # A process that dies before Antom answers leaves the row PENDING: the due queue's lease (when the background
+    # work captured) or the sweep follows it up.
     return _send_capture(row, ctx, antom)
 
 
@@ -186,8 +187,9 @@ def cancel(
         resend = locked.cancel_requested_at is not None
         if not resend:
             locked.cancel_requested_at = timezone.now()
-            locked.save(update_fields=["cancel_requested_at", "updated_at"])
-            wake(locked, timezone.now() + lease())  # followed up if this process dies before Antom answers
+            # Followed up if this process dies before Antom answers.
+            locked.next_check_at = earliest(locked.next_check_at, locked.cancel_requested_at + lease())
+            locked.save(update_fields=["cancel_requested_at", "next_check_at", "updated_at"])
         record(locked, PaymentEvent.Kind.REQUEST, ctx, operation="cancel", resend=resend or None)
     try:
         answer = antom.cancel(**payment_ref(locked))
@@ -250,7 +252,6 @@ def refund(
             requested_by=user_or_none(user),
         )
         record(locked, PaymentEvent.Kind.REQUEST, ctx, row=row, operation="refund", amount=value)
-        wake(locked, timezone.now() + lease())  # followed up if this process dies before Antom answers
     return _send_refund(row, ctx, antom)
 
 
