@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
 EXPECTED: dict[type[models.Model], list[tuple[str, ...]]] = {
     Payment: [
         ("id",),
+        ("next_check_at",),  # the background work's claim (services.schedule.claim), partial: due rows only
         ("order_content_type_id", "order_object_id"),
         ("payment_id",),
         ("payment_request_id",),
@@ -45,6 +46,7 @@ EXPECTED: dict[type[models.Model], list[tuple[str, ...]]] = {
 
 PARTIAL = [
     "antom_payment_review_idx",
+    "antom_payment_due_idx",
     "antom_notif_pending_idx",
     "antom_notif_rejected_idx",
     "antom_event_capture_idx",
