@@ -38,10 +38,15 @@ def wake(payment: Payment | int, when: datetime | None = None) -> bool:
 
 @dataclass(frozen=True)
 class Claim:
-    """Payments taken by one worker until ``until`` (their ``next_check_at`` while it holds them)."""
+    """Payments taken by one worker until ``until`` (their ``next_check_at`` while it holds them), as read when
+    taken: whoever changes one locks and re-reads it first."""
 
-    ids: list[int]
+    payments: list[Payment]
     until: datetime
+
+    @property
+    def ids(self) -> list[int]:
+        return [payment.pk for payment in self.payments]
 
 
 def claim(limit: int = 100, *, now: datetime | None = None) -> Claim:
@@ -50,10 +55,12 @@ def claim(limit: int = 100, *, now: datetime | None = None) -> Claim:
     until = now + lease()
     with atomic():
         due = Payment.objects.select_for_update(skip_locked=True).filter(next_check_at__lte=now)
-        ids = list(due.order_by("next_check_at").values_list("pk", flat=True)[:limit])
-        if ids:
-            Payment.objects.filter(pk__in=ids).update(next_check_at=until)
-    return Claim(ids, until)
+        payments = list(due.order_by("next_check_at")[:limit])
+        if payments:
+            Payment.objects.filter(pk__in=[p.pk for p in payments]).update(next_check_at=until)
+    for payment in payments:
+        payment.next_check_at = until
+    return Claim(payments, until)
 
 
 def release(pk: int, claimed_until: datetime, next_at: datetime | None) -> None:
