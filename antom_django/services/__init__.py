@@ -12,6 +12,7 @@ from __future__ import annotations
 from ..models import Source
 from .actions import cancel, capture, refund, retry_capture, retry_refund
 from .checkout import OpenedSession, open_session, order_lock
+from .followup import FollowUp, follow_up
 from .intake import Intake
 from .intake import receive as receive_notification
 from .notifications import apply_notification, dedupe_key, mark_error
@@ -21,6 +22,7 @@ from .sessions import SESSION_REUSE_MARGIN, retry_session, session_is_usable, st
 
 __all__ = [
     "SESSION_REUSE_MARGIN",
+    "FollowUp",
     "OpenedSession",
     "Intake",
     "PaymentFact",
@@ -33,6 +35,7 @@ __all__ = [
     "claim_inquiry",
     "clear_review",
     "dedupe_key",
+    "follow_up",
     "mark_error",
     "open_session",
     "order_lock",

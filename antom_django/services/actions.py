@@ -5,8 +5,9 @@ Each follows the same three steps so a crash or timeout can never move money twi
    request id and commit;
 2. call Antom outside any lock or transaction;
 3. under the lock again, apply Antom's answer. An unknown answer (U, timeout, 5xx)
-   leaves the row PENDING; :func:`retry_capture` / :func:`retry_refund`, an inquiry
-   or a notification settles it later with the same request id.
+   leaves the row PENDING and wakes the payment: :func:`~antom_django.services.follow_up`
+   (an inquiry, or :func:`retry_capture` / :func:`retry_refund` with the same request id)
+   or a notification settles it.
 """
 
 from __future__ import annotations
@@ -118,10 +119,10 @@ def retry_capture(
     capture.refresh_from_db()
     if capture.status != C.PENDING:
         return capture
-    return _send_capture(capture, Ctx(source=source, user=user), get_client(client))
+    return _send_capture(capture, Ctx(source=source, user=user), get_client(client), resend=True)
 
 
-def _send_capture(row: Capture, ctx: Ctx, antom: AntomClient) -> Capture:
+def _send_capture(row: Capture, ctx: Ctx, antom: AntomClient, *, resend: bool = False) -> Capture:
     try:
         answer = antom.capture(
             capture_request_id=row.capture_request_id,
@@ -130,20 +131,24 @@ def _send_capture(row: Capture, ctx: Ctx, antom: AntomClient) -> Capture:
             is_last_capture=row.is_last_capture,
         )
     except (AntomFailed, AntomOutcomeUnknown) as exc:
-        return _settle_answer(row, ctx, exc)
+        return _settle_answer(row, ctx, exc, resend=resend)
     return _settle_answer(row, ctx, LedgerFact.from_capture(answer))
 
 
-def _settle_answer(row: Row, ctx: Ctx, answer: LedgerFact | AntomFailed | AntomOutcomeUnknown) -> Row:
+def _settle_answer(
+    row: Row, ctx: Ctx, answer: LedgerFact | AntomFailed | AntomOutcomeUnknown, *, resend: bool = False
+) -> Row:
     """Apply Antom's answer to a capture/refund row under the payment's lock: S or F settles it; an unknown
-    outcome (U, timeout, 5xx) leaves it PENDING, on the timeline."""
+    outcome (U, timeout, 5xx) leaves it PENDING, on the timeline, and the first one wakes the payment for its
+    follow-up (a resend's is the follow-up's to schedule, with its backoff)."""
     with atomic():
         change = Change(lock(row.payment), ctx)
         row.refresh_from_db()
         if isinstance(answer, AntomOutcomeUnknown):
             kind = PaymentEvent.Kind.OUTCOME_UNKNOWN
             record(change.payment, kind, ctx, row=row, operation=row.noun, error=str(answer))
-            wake(change.payment, timezone.now() + seconds("POLL_INTERVAL"))  # the follow-up starts soon
+            if not resend:
+                wake(change.payment, timezone.now() + seconds("POLL_INTERVAL"))  # the follow-up starts soon
         elif isinstance(answer, AntomFailed):
             result = Result(code=answer.result_code or "", status="F", message=answer.result_message or "")
             settle(change, row, LedgerFact(target=row.Status.FAILED, result=result))
@@ -210,7 +215,8 @@ def cancel(
         with atomic():
             locked = lock(payment)
             record(locked, PaymentEvent.Kind.OUTCOME_UNKNOWN, ctx, operation="cancel", error=str(exc))
-            wake(locked, timezone.now() + seconds("POLL_INTERVAL"))  # the follow-up starts soon
+            if not resend:  # a resend is the follow-up's, which schedules the next with its backoff
+                wake(locked, timezone.now() + seconds("POLL_INTERVAL"))  # the follow-up starts soon
         raise
     with atomic(), changing(lock(payment), ctx) as change:
         move(change, P.CANCELLED, cancel_time=str(answer.cancel_time or ""))
@@ -262,10 +268,10 @@ def retry_refund(
     refund.refresh_from_db()
     if refund.status != R.PENDING:
         return refund
-    return _send_refund(refund, Ctx(source=source, user=user), get_client(client))
+    return _send_refund(refund, Ctx(source=source, user=user), get_client(client), resend=True)
 
 
-def _send_refund(row: Refund, ctx: Ctx, antom: AntomClient) -> Refund:
+def _send_refund(row: Refund, ctx: Ctx, antom: AntomClient, *, resend: bool = False) -> Refund:
     try:
         answer = antom.refund(
             refund_request_id=row.refund_request_id,
@@ -275,5 +281,5 @@ def _send_refund(row: Refund, ctx: Ctx, antom: AntomClient) -> Refund:
             notify_url=antom_settings.NOTIFY_URL,
         )
     except (AntomFailed, AntomOutcomeUnknown) as exc:
-        return _settle_answer(row, ctx, exc)
+        return _settle_answer(row, ctx, exc, resend=resend)
     return _settle_answer(row, ctx, LedgerFact.from_refund(answer))

@@ -11,7 +11,15 @@ from django.dispatch import Signal
 
 from .. import signals
 from ..client.money import Amount
-from ..client.types import CaptureNotification, CaptureResult, RefundNotification, RefundResult, Result, Transaction
+from ..client.types import (
+    CaptureNotification,
+    CaptureResult,
+    RefundInquiry,
+    RefundNotification,
+    RefundResult,
+    Result,
+    Transaction,
+)
 from ..models import Capture, Payment, Refund
 from ..state import (
     Decision,
@@ -73,6 +81,18 @@ class LedgerFact:
             result=result,
             when=message.refund_time,
             raw=message.raw,
+        )
+
+    @classmethod
+    def from_refund_inquiry(cls, answer: RefundInquiry) -> LedgerFact:
+        """An inquiryRefund answer: ``refundStatus`` decides (its ``result`` is about the inquiry)."""
+        return cls(
+            target=refund_status_from_notification(answer.refund_status, ""),
+            request_id=answer.refund_request_id,
+            antom_id=answer.refund_id,
+            amount=answer.refund_amount,
+            when=answer.refund_time,
+            raw=answer.raw,
         )
 
     @classmethod
