@@ -148,6 +148,26 @@ class AntomAdapter:
         value = antom_settings.NOTIFY_URL
         return str(value) if value else None
 
+    def capture_delay(self, payment: Payment) -> bool | float:
+        """When to capture this authorization automatically, asked once when Antom authorizes it.
+
+        ``False`` holds it: staff or the shop's code capture it (``services.capture``), e.g. per shipment
+        or after a risk review; ``True`` captures it at once; a number captures it after that many
+        seconds (time to cancel an order first). Default: ``AUTO_CAPTURE``. It runs inside the
+        transaction that applies Antom's news; if it raises, the payment is held and flagged for review.
+        Payments Antom captures itself (no ``isAuthorization``) never ask::
+
+            class ShopAdapter(AntomAdapter):
+                def capture_delay(self, payment):
+                    order = payment.order
+                    if order.risk_score > 80:
+                        return False  # staff review it, then capture in the admin
+                    if order.ships_in_parts:
+                        return False  # services.capture(payment, amount) at each shipment
+                    return 30 * 60  # half an hour to cancel, then capture
+        """
+        return antom_settings.AUTO_CAPTURE
+
 
 def add_query(url: str, **params: str) -> str:
     """``url`` with ``params`` added to its query string."""

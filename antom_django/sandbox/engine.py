@@ -27,6 +27,7 @@ from .store import SUCCESS, Capture, Payment, Refund, Session, Store, iso
 
 CLOSED = Result("ORDER_IS_CLOSED", "F", "The payment session expired before the buyer paid.")
 CAPTURE_FAILED = Result("PROCESS_FAIL", "F", "The card network refused the capture.")
+AUTH_EXPIRED = Result("AUTH_EXPIRED", "F", "The authorization expired before it was captured.")
 
 
 class CheckoutError(Exception):
@@ -344,7 +345,25 @@ class Simulator:
         payment.status = "SUCCESS"
         payment.result_code, payment.result_message = "SUCCESS", "success"
         payment.payment_time = now
-        payment.auth_expiry = now + timedelta(seconds=self.config.auth_ttl)
+        # Whole seconds: authExpiryTime is stated to the second, so the stated time is the real one.
+        payment.auth_expiry = (now + timedelta(seconds=self.config.auth_ttl)).replace(microsecond=0)
+
+    def lapse(self, payment: Payment) -> Payment:
+        """Antom's end of an authorization, applied when the payment is next looked at (call holding the lock).
+
+        Past ``authExpiryTime`` an authorization with nothing captured is released: reported ``CANCELLED``
+        with ``AUTH_EXPIRED``, and no notification (Antom sends none). A partly captured one stays
+        ``SUCCESS``; only its uncaptured rest lapses (captures are refused with ``AUTH_EXPIRED``).
+        """
+        if (
+            payment.manual_capture
+            and payment.status == "SUCCESS"
+            and payment.auth_expiry is not None
+            and self.store.clock.now() >= payment.auth_expiry
+            and not payment.captured
+        ):
+            self._finish(payment, "CANCELLED", AUTH_EXPIRED)
+        return payment
 
     def _finish(self, payment: Payment, status: str, result: Result) -> None:
         payment.status = status

@@ -206,7 +206,7 @@ class Gateway:
         payment = self.store.payment(client_id, payment_id, request_id)
         if payment is None:
             raise GatewayError("ORDER_NOT_EXIST", "The payment does not exist.")
-        return payment
+        return self.sim.lapse(payment)
 
     def inquiry_payment(
         self, client_id: str, body: dict[str, Any], origin: str, faults: Faults | None
@@ -281,7 +281,7 @@ class Gateway:
             try:
                 if payment is None:
                     raise GatewayError("ORDER_NOT_EXIST", "The payment does not exist.")
-                self._check_capturable(payment, amount, body)
+                self._check_capturable(self.sim.lapse(payment), amount, body)
             except GatewayError as exc:
                 return self._remember("capture", client_id, request_id, body, {"result": exc.result.to_wire()})
             now = self.store.clock.now()
@@ -318,12 +318,14 @@ class Gateway:
     def _check_capturable(self, payment: Payment, amount: Amount, body: dict[str, Any]) -> None:
         if amount.currency != payment.amount.currency:
             raise GatewayError("CURRENCY_NOT_SUPPORT", "captureAmount must be in the currency of the payment.")
+        if payment.status == "CANCELLED" and payment.cancel_time is not None:
+            raise GatewayError("AUTH_CANCELLED", "The authorization was cancelled.")
+        if payment.auth_expiry is not None and self.store.clock.now() >= payment.auth_expiry:
+            raise GatewayError("AUTH_EXPIRED", "The authorization expired; it can no longer be captured.")
         if payment.status == "CANCELLED":
             raise GatewayError("AUTH_CANCELLED", "The authorization was cancelled.")
         if payment.status != "SUCCESS":
             raise GatewayError("ORDER_STATUS_INVALID", f"The payment cannot be captured while it is {payment.status}.")
-        if payment.auth_expiry is not None and self.store.clock.now() >= payment.auth_expiry:
-            raise GatewayError("AUTH_EXPIRED", "The authorization expired; it can no longer be captured.")
         if payment.closed_by_last_capture:
             raise GatewayError(
                 "ORDER_STATUS_INVALID", "A capture marked isLastCapture already closed the authorization."

@@ -16,6 +16,7 @@ from .. import signals
 from ..conf import antom_settings
 from ..models import Capture, Payment, PaymentEvent, Refund, Source
 from ..state import PAYMENT_PAID, Decision, decide_payment
+from .auth_hooks import on_authorized, on_cancelled
 from .rows import insert_row, update_row
 
 if TYPE_CHECKING:
@@ -156,12 +157,16 @@ def move(change: Change, target: str, **detail: Any) -> Decision:
     P = Payment.Status
     if payment.is_authorization and current not in PAYMENT_PAID and target in PAYMENT_PAID:
         send(signals.payment_authorized, payment=payment, source=ctx.source)
+        problem = on_authorized(change)
+        if problem:
+            flag(change, problem)
     if target == P.SUCCEEDED:
         send(signals.payment_succeeded, payment=payment, source=ctx.source)
     elif target == P.FAILED:
         send(signals.payment_failed, payment=payment, source=ctx.source)
     elif target == P.CANCELLED:
         send(signals.payment_cancelled, payment=payment, source=ctx.source)
+        on_cancelled(change, current)
     return decision
 
 
