@@ -89,6 +89,7 @@ class Notification(models.Model):
             models.UniqueConstraint(fields=["dedupe_key"], name="antom_notif_dedupe_key_uniq"),
             models.UniqueConstraint(fields=["fingerprint"], name="antom_notif_fingerprint_uniq"),
         ]
+        permissions = [("replay_notification", "Can replay a stored notification")]
 
     def __str__(self) -> str:
         return f"{self.notify_type or '?'} {self.outcome} #{self.pk}"

@@ -169,6 +169,32 @@ class Payment(TimeStampedModel):
                 condition=models.Q(next_check_at__isnull=False),
                 name="antom_payment_due_idx",
             ),
+            # The admin's payment list (antom_django.admin): its default order and date hierarchy, and one per
+            # list filter, each ending in created_at so a filtered page is read in the list's order.
+            models.Index(fields=["created_at"], name="antom_payment_created_idx"),
+            models.Index(fields=["status", "created_at"], name="antom_payment_status_list_idx"),
+            models.Index(fields=["currency", "created_at"], name="antom_payment_currency_idx"),
+            models.Index(
+                fields=["auth_expires_at"],
+                condition=models.Q(status__in=[PaymentStatus.AUTHORIZED, PaymentStatus.PARTIALLY_CAPTURED]),
+                name="antom_payment_expiry_idx",
+            ),
+            models.Index(
+                fields=["cancel_requested_at"],
+                condition=models.Q(cancel_requested_at__isnull=False),
+                name="antom_payment_cancel_idx",
+            ),
+        ]
+        # The admin's actions (antom_django.admin.actions), one permission each; reconciliation's views too.
+        permissions = [
+            ("capture_payment", "Can capture a payment"),
+            ("cancel_payment", "Can cancel (void) a payment"),
+            ("refund_payment", "Can refund a payment"),
+            ("sync_payment", "Can sync a payment with Antom"),
+            ("retry_payment", "Can retry a capture, refund or cancel whose outcome is unknown"),
+            ("clear_review", "Can clear a payment's review flag"),
+            ("reconcile_payment", "Can reconcile payments with Antom"),
+            ("export_payment", "Can export payments, captures and refunds"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["payment_request_id"], name="antom_payment_request_id_uniq"),

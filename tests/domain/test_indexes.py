@@ -15,14 +15,21 @@ pytestmark = pytest.mark.django_db
 # each index is written on every notification, so add one here only with the query that needs it.
 EXPECTED: dict[type[models.Model], list[tuple[str, ...]]] = {
     Payment: [
+        (
+            "auth_expires_at",
+        ),  # admin list filter "authorization expiry" (admin.filters.ExpiringFilter), partial: capturable
+        ("cancel_requested_at",),  # admin list filter "stuck longer than": cancels in flight, partial: marked rows
+        ("created_at",),  # admin payment list: its order (-created_at) and date hierarchy
+        ("currency", "created_at"),  # admin list filter "currency", read in the list's order
         ("id",),
         ("next_check_at",),  # the background work's claim (services.schedule.claim), partial: due rows only
         ("order_content_type_id", "order_object_id"),
         ("payment_id",),
         ("payment_request_id",),
         ("reference_order_id",),
+        ("status", "created_at"),  # admin list filters "status" and "stuck longer than" (pending statuses)
         ("status", "updated_at"),
-        ("updated_at",),
+        ("updated_at",),  # partial (needs_review): also the admin list filter "needs review"
         ("user_id",),
     ],
     Notification: [
@@ -47,6 +54,8 @@ EXPECTED: dict[type[models.Model], list[tuple[str, ...]]] = {
 PARTIAL = [
     "antom_payment_review_idx",
     "antom_payment_due_idx",
+    "antom_payment_expiry_idx",
+    "antom_payment_cancel_idx",
     "antom_notif_pending_idx",
     "antom_notif_rejected_idx",
     "antom_event_capture_idx",
