@@ -133,9 +133,10 @@ def unknown_outcomes(payment: Payment) -> list[Capture | Refund | Payment]:
 def _ledger_result(row: Capture | Refund, verb: str) -> Result:
     amount = money(row.amount, row.currency)
     if row.status == row.Status.SUCCEEDED:
-        return [(messages.SUCCESS, f"{verb.capitalize()}d {amount} ({row.request_id}).")]
+        done = {"capture": "Captured", "refund": "Refunded"}[verb]
+        return [(messages.SUCCESS, f"{done} {amount} ({row.request_id}).")]
     if row.status == row.Status.FAILED:
-        why = " ".join(filter(None, [row.result_code, row.result_message])) or "no result code"
+        why = (row.result_code or "no result code") + (f" ({row.result_message})" if row.result_message else "")
         return [(messages.ERROR, f"Antom refused to {verb} {amount}: {why}.")]
     return [
         (

@@ -75,7 +75,9 @@ def _event(payment: Payment, event: PaymentEvent) -> Entry:
             entry.title = f"Capture scheduled for the background work (bulk capture #{detail.pop('bulk_capture', '?')})"
         else:
             refused = detail.pop("refused", "")
-            entry.title = f"{operation.capitalize()} sent to Antom" + (f": refused ({refused})" if refused else "")
+            entry.title = f"{operation[:1].upper()}{operation[1:]} sent to Antom" + (
+                f": refused ({refused})" if refused else ""
+            )
             entry.problem = bool(refused)
     elif event.kind == Kind.OUTCOME_UNKNOWN:
         entry.title = f"Antom's answer to the {detail.pop('operation', 'request')} is unknown"

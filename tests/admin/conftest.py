@@ -6,7 +6,13 @@ from collections.abc import Callable
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.http import HttpResponse
 from django.test import Client
+
+from antom_django import services
+from antom_django.client import Amount
+from antom_django.models import Payment
+from antom_django.sandbox import SandboxServer
 
 ACTION_PERMISSIONS = (
     "capture_payment",
@@ -52,3 +58,34 @@ def operator(login: Callable[..., Client]) -> Client:
 def viewer(login: Callable[..., Client]) -> Client:
     """A staff member who may only look."""
     return login(username="viewer")
+
+
+def authorize(sandbox: SandboxServer, amount: int = 4200, currency: str = "SGD", order: str = "order-1") -> Payment:
+    """A payment authorized at the simulator over HTTP: session, the buyer pays with a test card, then a sync."""
+    payment = services.start_payment(amount=Amount(currency, amount), reference_order_id=order, description="Kettle")
+    assert sandbox.pay(payment.session_data)["status"] == "SUCCESS"
+    payment = services.sync_payment(payment)
+    assert payment.status == Payment.Status.AUTHORIZED
+    return payment
+
+
+@pytest.fixture
+def authorized(antom_sandbox: SandboxServer) -> Payment:
+    return authorize(antom_sandbox)
+
+
+def page(payment: Payment, action: str = "") -> str:
+    """The payment page's URL, or one of its actions' (``capture``, ``refund``, ...)."""
+    base = f"/admin/antom_django/payment/{payment.pk}/"
+    return base + (f"do/{action}/" if action else "change/")
+
+
+def shown(response: HttpResponse) -> list[str]:
+    """The admin messages on a page reached with ``follow=True``."""
+    return [str(m) for m in response.context["messages"]]
+
+
+def version(payment: Payment) -> str:
+    """The version a confirmation page of the payment carries now."""
+    payment.refresh_from_db()
+    return payment.updated_at.isoformat()
