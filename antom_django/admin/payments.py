@@ -21,6 +21,7 @@ from . import actions, bulk
 from .display import expiry, money, status_badge
 from .filters import ExpiringFilter, StuckFilter
 from .inlines import CaptureInline, RefundInline
+from .reconcile import reconcile_urls
 from .timeline import timeline
 
 if TYPE_CHECKING:
@@ -186,7 +187,7 @@ class PaymentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def get_urls(self) -> list[URLPattern]:
         """The actions' URLs (and reconciliation's, in :mod:`.reconcile`) before the admin's own, whose
         ``<path:object_id>/`` would take them."""
-        return [*self.operation_urls(), *super().get_urls()]
+        return [*self.operation_urls(), *reconcile_urls(self.admin_site), *super().get_urls()]
 
     def operation_urls(self) -> list[URLPattern]:
         info = self.opts.app_label, self.opts.model_name

@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import update_wrapper
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -176,14 +178,22 @@ class ReconcileViews:
         self.site = site
 
     def urls(self) -> list[URLPattern]:
-        wrap = self.site.admin_view
         return [
-            path("reconcile/", wrap(self.page), name=PREFIX),
-            path("reconcile/check/", wrap(self.check), name=f"{PREFIX}_check"),
-            path("reconcile/report/", wrap(self.report), name=f"{PREFIX}_report"),
-            path("reconcile/export/", wrap(self.export), name=f"{PREFIX}_export"),
-            path("reconcile/<slug:action>/<int:pk>/", wrap(self.resolve), name=f"{PREFIX}_resolve"),
+            path("reconcile/", self.wrap(self.page), name=PREFIX),
+            path("reconcile/check/", self.wrap(self.check), name=f"{PREFIX}_check"),
+            path("reconcile/report/", self.wrap(self.report), name=f"{PREFIX}_report"),
+            path("reconcile/export/", self.wrap(self.export), name=f"{PREFIX}_export"),
+            path("reconcile/<slug:action>/<int:pk>/", self.wrap(self.resolve), name=f"{PREFIX}_resolve"),
         ]
+
+    def wrap(self, view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+        """Staff only (``admin_view``), and never in one transaction (``ATOMIC_REQUESTS``): the service layer
+        commits its rows before it calls Antom."""
+
+        def run(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            return view(request, *args, **kwargs)
+
+        return self.site.admin_view(transaction.non_atomic_requests(update_wrapper(run, view)))
 
     def url(self, suffix: str = "", *args: Any) -> str:
         return reverse(f"{self.site.name}:{PREFIX}{suffix}", args=args)
