@@ -5,6 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 
 from . import services
+from .services import due
+from .services.sweep import sweep as run_sweep
 
 
 @shared_task(
@@ -33,3 +35,32 @@ def apply_pending_notifications(limit: int = 500, include_errors: bool = False) 
     mid-run; the next run picks up the rest.
     """
     return dict(services.apply_pending_notifications(limit=limit, include_errors=include_errors))
+
+
+@shared_task(
+    name="antom_django.process_due",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def process_due(seconds: float = 1.0, batch: int = 100) -> dict[str, int]:
+    """Work the due queue (:mod:`antom_django.services.due`) for ``seconds``: result polling every
+    ``POLL_INTERVAL``, automatic captures, the authorization-expiry policy, follow-ups of unknown outcomes.
+
+    Beat sends it every second (:data:`antom_django.beat.BEAT_SCHEDULE`); each run claims due payments with ``SKIP LOCKED`` and
+    sleeps until the next due time in between, so one worker keeps the 2-second cadence and several share
+    the work without taking the same payment. Killed mid-run, it loses nothing: its claims run out and the
+    payments come back to the next run (the schedule lives in the database, not in the message).
+    """
+    return dict(due.run_due(duration=seconds, batch=batch))
+
+
+@shared_task(
+    name="antom_django.sweep",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=False,
+)
+def sweep(limit: int = 500) -> dict[str, int]:
+    """One sweep (:mod:`antom_django.services.sweep`); returns counts (``checked``, ``changed``, ...)."""
+    return dict(run_sweep(limit=limit))

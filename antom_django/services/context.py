@@ -140,6 +140,24 @@ def flag(change: Change, reason: str, **detail: Any) -> None:
     signals.send_on_commit(signals.payment_needs_review, payment=payment, source=ctx.source, reason=reason)
 
 
+def flag_once(payment: Payment, reasons: list[str], source: str) -> None:
+    """Flag the payment for each reason it was never flagged for: an operator who cleared one is not asked again
+    (for what stays unsettled past a window, looked at again on every follow-up)."""
+    flagged = set(
+        PaymentEvent.objects.filter(
+            payment=payment, kind=PaymentEvent.Kind.REVIEW, detail__reason__in=reasons
+        ).values_list("detail__reason", flat=True)
+    )
+    todo = [reason for reason in reasons if reason not in flagged]
+    if not todo:
+        return
+    with atomic():
+        change = Change(lock(payment), Ctx(source=source))
+        for reason in todo:
+            flag(change, reason)
+        change.flush()
+
+
 def move(change: Change, target: str, **detail: Any) -> Decision:
     """Move the (locked) payment to ``target`` if the state table allows it; flag contradictions."""
     payment, ctx = change.payment, change.ctx

@@ -20,9 +20,9 @@ from django.utils import timezone
 from ..client.errors import AntomFailed, AntomOutcomeUnknown
 from ..conf import antom_settings
 from ..exceptions import GatewayRefused, InvalidTransition
-from ..models import Capture, Payment, PaymentEvent, Refund, Source
+from ..models import Capture, Payment, Refund, Source
 from . import actions
-from .context import Change, Ctx, atomic, flag, get_client, lock
+from .context import Change, Ctx, atomic, flag_once, get_client, lock
 from .ledger import LedgerFact, settle
 from .results import sync_payment
 
@@ -188,18 +188,5 @@ def _schedule(payment: Payment, source: str, now: datetime) -> FollowUp:
 
 
 def _flag_overdue(payment: Payment, overdue: list[str], source: str, window: float) -> None:
-    """Flag each overdue item once, ever: an operator who cleared the flag is not flagged again for it."""
-    reasons = [f"{what}: outcome still unknown after {window:g} s of follow-up" for what in overdue]
-    flagged = set(
-        PaymentEvent.objects.filter(
-            payment=payment, kind=PaymentEvent.Kind.REVIEW, detail__reason__in=reasons
-        ).values_list("detail__reason", flat=True)
-    )
-    todo = [reason for reason in reasons if reason not in flagged]
-    if not todo:
-        return
-    with atomic():
-        change = Change(lock(payment), Ctx(source=source))
-        for reason in todo:
-            flag(change, reason)
-        change.flush()
+    """Flag each overdue item once, ever."""
+    flag_once(payment, [f"{what}: outcome still unknown after {window:g} s of follow-up" for what in overdue], source)
