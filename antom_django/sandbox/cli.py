@@ -47,6 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser, *, verbose_flag: bool = True)
     )
     timing.add_argument("--session-ttl", type=float, default=3600.0, help="seconds a payment session stays open")
     timing.add_argument(
+        "--auth-ttl",
+        type=float,
+        default=7 * 24 * 3600.0,
+        help="seconds an authorization can be captured (authExpiryTime; default 7 days)",
+    )
+    timing.add_argument(
         "--settle-delay", type=float, default=30.0, help="seconds before a PROCESSING test card settles"
     )
     timing.add_argument(
@@ -90,6 +96,7 @@ def config_from(options: Any) -> SandboxConfig:
     return SandboxConfig(
         time_scale=options.time_scale,
         session_ttl=options.session_ttl,
+        auth_ttl=options.auth_ttl,
         settle_delay=options.settle_delay,
         notify_time_format=options.notify_time_format,
         resend_notifications=not options.no_resend,

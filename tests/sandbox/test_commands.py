@@ -117,3 +117,16 @@ def test_manage_py_antom_sandbox_trusts_the_project_key(
         max_retries=0,
     )
     assert create_session(client).result.status == "S"
+
+
+def test_the_timing_options_reach_the_simulators_config() -> None:
+    import argparse
+
+    from antom_django.sandbox.cli import add_arguments, config_from
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    default = config_from(parser.parse_args([]))
+    assert (default.session_ttl, default.auth_ttl) == (3600.0, 7 * 24 * 3600.0)
+    short = config_from(parser.parse_args(["--session-ttl", "60", "--auth-ttl", "30"]))
+    assert (short.session_ttl, short.auth_ttl) == (60.0, 30.0)
