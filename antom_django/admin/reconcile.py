@@ -127,7 +127,7 @@ def _ledger_message(row: Capture | Refund) -> tuple[int, str]:
 
 
 def _resend_cancel(payment: Payment, request: HttpRequest) -> tuple[int, str]:
-    if payment.cancel_requested_at is None:
+    if payment.cancel_requested_at is None or payment.status == Payment.Status.CANCELLED:
         return messages.INFO, f"No cancel of {payment.payment_request_id} is in flight any more."
     fresh = services.cancel(payment, source=Source.ADMIN, user=request.user)
     return messages.SUCCESS, f"{fresh.payment_request_id} is {fresh.status}."

@@ -84,7 +84,11 @@ def attention(*, stuck_after: timedelta = STUCK_AFTER, limit: int = LIMIT) -> At
             Refund.objects.filter(status=Refund.Status.PENDING).select_related("payment").order_by("created_at", "pk"),
             limit,
         ),
+        # The mark stays on a cancelled payment (when the cancel was sent); in flight is until Antom answers.
         cancels=Queue.of(
-            Payment.objects.filter(cancel_requested_at__isnull=False).order_by("cancel_requested_at", "pk"), limit
+            Payment.objects.filter(cancel_requested_at__isnull=False)
+            .exclude(status=Payment.Status.CANCELLED)
+            .order_by("cancel_requested_at", "pk"),
+            limit,
         ),
     )

@@ -110,7 +110,9 @@ def test_everything_that_needs_a_person_is_listed(operator: Client) -> None:
     capture(owner, "cap_unknown", 1000, status=Capture.Status.PENDING, at=None)
     refund(owner, "ref_unknown", 500, status=Refund.Status.PENDING, at=None)
     payment("pay_cancelling", 4200, cancel_requested_at=timezone.now())
+    payment("pay_cancelled", 4200, status=P.CANCELLED, cancel_requested_at=timezone.now())  # answered: not in flight
     page = text(operator.get(URL))
+    assert "pay_cancelled" not in page
     assert "Antom&#x27;s amount 50.00 SGD differs from ours" in page
     assert "no payment pay_elsewhere" in page
     assert "pay_stuck" in page and fresh.payment_request_id not in page.split('id="stuck"')[1].split("</table>")[0]
