@@ -19,8 +19,9 @@ from ..models import Payment
 from ..state import CAPTURABLE
 from . import actions, bulk
 from .display import expiry, money, status_badge
-from .filters import ExpiringFilter, StuckFilter
+from .filters import CurrencyFilter, ExpiringFilter, StuckFilter
 from .inlines import CaptureInline, RefundInline
+from .periods import EstimatingPaginator, PeriodQuerySet
 from .reconcile import reconcile_urls
 from .timeline import timeline
 
@@ -85,7 +86,7 @@ class PaymentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "reference_order_id",
         "created_at",
     )
-    list_filter = ("status", "currency", "needs_review", ExpiringFilter, StuckFilter)
+    list_filter = ("status", CurrencyFilter, "needs_review", ExpiringFilter, StuckFilter)
     date_hierarchy = "created_at"
     search_fields = ("payment_request_id", "payment_id", "reference_order_id")
     search_help_text = "An exact payment request id, Antom payment id or order reference."
@@ -93,6 +94,7 @@ class PaymentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_per_page = 50
     # The unfiltered COUNT(*) of a large table on every page is what makes admin lists slow.
     show_full_result_count = False
+    paginator = EstimatingPaginator
     actions = ["capture_selected"]
     fieldsets = DETAIL_FIELDSETS
     inlines = (CaptureInline, RefundInline)
@@ -124,6 +126,7 @@ class PaymentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         # The bulky raw columns are read on the payment page only.
         queryset = super().get_queryset(request)
         if request.resolver_match and request.resolver_match.url_name == "antom_django_payment_changelist":
+            queryset = PeriodQuerySet(self.model, query=queryset.query.chain(), using=queryset.db)
             queryset = queryset.defer("session_data", "session_request", "session_response", "gateway_data")
         return queryset
 
