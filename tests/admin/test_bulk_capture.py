@@ -13,6 +13,7 @@ from antom_django import services
 from antom_django.models import BulkCapture, Capture, Payment, PaymentEvent, Source
 from antom_django.sandbox import SandboxServer
 from antom_django.services.authorization import capture_due
+from antom_django.services.due import run_due
 from tests.api.test_unknown_outcomes import fault
 from tests.domain.helpers import make_payment
 
@@ -100,3 +101,15 @@ def test_a_capture_by_hand_meanwhile_is_not_captured_again(antom_sandbox: Sandbo
     operator.post(page(payment, "capture"), {"version": version(payment), "amount": "10"})
     assert capture_due(payment) is None
     assert list(Capture.objects.values_list("amount", flat=True)) == [1000]
+
+
+def test_the_due_processor_captures_them(antom_sandbox: SandboxServer, operator: Client) -> None:
+    payments = [authorize(antom_sandbox, order=f"order-{i}") for i in range(3)]
+    act(operator, payments, post="yes")
+    run_due()
+    job = BulkCapture.objects.get()
+    assert dict(operator.get(progress_url(job)).context["stages"])["captured"] == 3
+    for payment in payments:
+        payment.refresh_from_db()
+        assert (payment.status, payment.captured_amount, payment.capture_at) == (P.SUCCEEDED, 4200, None)
+    assert Capture.objects.count() == 3
