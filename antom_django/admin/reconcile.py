@@ -69,6 +69,15 @@ class ReportForm(forms.Form):
     until = forms.DateField(required=False, help_text="Period end; default: the last day in the file.")
 
 
+def _errors(form: forms.Form) -> str:
+    """A form's errors as one sentence for a message."""
+    parts = [str(e) for e in form.errors.get("__all__", [])]
+    parts += [
+        f"{name}: {' '.join(str(e) for e in errors)}" for name, errors in form.errors.items() if name != "__all__"
+    ]
+    return " ".join(parts)
+
+
 def default_period() -> tuple[date, date]:
     today = timezone.now().date()
     return today - timedelta(days=29), today
@@ -285,10 +294,7 @@ class ReconcileViews:
             return HttpResponseRedirect(self.url())
         form = PeriodForm(request.POST)
         if not form.is_valid():
-            messages.error(
-                request,
-                "Check against Antom: " + " ".join(str(e) for e in form.errors.get("__all__", [])) or "give both days.",
-            )
+            messages.error(request, f"Check against Antom: {_errors(form)}")
             return HttpResponseRedirect(self.url())
         since, until = form.cleaned_data["since"], form.cleaned_data["until"]
         try:
@@ -334,6 +340,11 @@ class ReconcileViews:
             return self.back(since, until)
         upload = form.cleaned_data["report"]
         given = (form.cleaned_data.get("since"), form.cleaned_data.get("until"))
+        if (given[0] is None) != (given[1] is None) or (given[0] and given[1] and given[0] > given[1]):
+            messages.error(
+                request, "Report import: give both days of the period, the first not after the last, or neither."
+            )
+            return self.back(since, until)
         if upload.size > MAX_REPORT_BYTES:
             messages.error(
                 request, f"Report import: {upload.name} is larger than {MAX_REPORT_BYTES // (1024 * 1024)} MB."
@@ -341,7 +352,7 @@ class ReconcileViews:
             return self.back(since, until)
         try:
             parsed = read_report(upload.read(), upload.name)
-            period = (given[0], given[1]) if given[0] and given[1] else None
+            period = (given[0], given[1]) if given[0] is not None and given[1] is not None else None
             result = compare_report(parsed, period)
         except (ReportError, ValueError) as exc:
             messages.error(request, f"Report import: {upload.name}: {exc}.")

@@ -166,7 +166,7 @@ def test_bad_arguments_exit_2(args: list[str], message: str) -> None:
 def test_a_report_file_from_the_command(tmp_path: Any) -> None:
     first = payment("pay_sample_001", 4200, "SGD", P.SUCCEEDED)
     capture(first, "cap_sample_001", 4200)
-    code, out, _ = run("--report", str(SAMPLES / "transactions-gbk.csv"), "--no-api")
+    code, out, _ = run("--report", str(SAMPLES / "transactions-gbk.csv"))  # no --since: the file only
     assert code == 1
     table = counts(out)
     assert table["Matched"] == 2

@@ -115,6 +115,8 @@ def test_everything_that_needs_a_person_is_listed(operator: Client) -> None:
     assert "pay_cancelled" not in page
     assert "Antom&#x27;s amount 50.00 SGD differs from ours" in page
     assert "no payment pay_elsewhere" in page
+    notification = Notification.objects.get()
+    assert f'href="/admin/antom_django/notification/{notification.pk}/change/"' in page
     assert "pay_stuck" in page and fresh.payment_request_id not in page.split('id="stuck"')[1].split("</table>")[0]
     assert "cap_unknown" in page and "cap_done" not in page
     assert "ref_unknown" in page and "pay_cancelling" in page
@@ -240,7 +242,9 @@ def test_check_runs_in_bounded_batches(operator: Client, antom_sandbox: SandboxS
 @pytest.mark.django_db
 def test_check_with_bad_days_says_so(operator: Client) -> None:
     page = text(operator.post(f"{URL}check/", {"since": "2026-02-02", "until": "2026-02-01"}, follow=True))
-    assert "The first day is after the last day." in page
+    assert "Check against Antom: The first day is after the last day." in page
+    page = text(operator.post(f"{URL}check/", {"since": "2026-02-02"}, follow=True))
+    assert "Check against Antom: until: This field is required." in page
 
 
 # -- report import ------------------------------------------------------------------------------------------------
@@ -280,9 +284,20 @@ def test_a_bad_report_is_an_error_message_not_a_500(operator: Client, content: b
 
 
 @pytest.mark.django_db
-def test_a_report_upload_without_a_file(operator: Client) -> None:
+def test_a_report_upload_without_a_file_or_with_half_a_period(operator: Client) -> None:
     page = text(operator.post(f"{URL}report/", {}, follow=True))
     assert "Report import: choose a report file" in page
+    upload = SimpleUploadedFile("r.csv", (SAMPLES / "transactions-utf8.csv").read_bytes())
+    page = text(operator.post(f"{URL}report/", {"report": upload, "since": "2026-01-15"}, follow=True))
+    assert "Report import: give both days of the period" in page
+
+
+@pytest.mark.django_db
+def test_a_report_with_a_period_given(operator: Client) -> None:
+    upload = SimpleUploadedFile("r.csv", (SAMPLES / "transactions-utf8.csv").read_bytes())
+    data = {"report": upload, "since": "2026-01-14", "until": "2026-01-16"}
+    page = text(operator.post(f"{URL}report/", data, follow=True))
+    assert "2026-01-14 – 2026-01-16: 0 matched" in page
 
 
 # -- export ---------------------------------------------------------------------------------------------------------

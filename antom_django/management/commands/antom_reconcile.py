@@ -67,7 +67,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--since", type=a_date, help="first day, YYYY-MM-DD (required unless only --report)")
+        parser.add_argument(
+            "--since", type=a_date, help="first day, YYYY-MM-DD (without it: --report only, over the file's days)"
+        )
         parser.add_argument("--until", type=a_date, help="last day, YYYY-MM-DD (default: today)")
         parser.add_argument("--apply", action="store_true", help="sync each payment that differs (changes local state)")
         parser.add_argument("--report", metavar="FILE", help="also compare this Antom report file")
@@ -78,11 +80,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         since, until = options["since"], options["until"] or timezone.now().date()
-        use_api = not options["no_api"]
         if options["no_api"] and not options["report"]:
             raise CommandError("--no-api needs --report", returncode=USAGE_EXIT)
-        if since is None and (use_api or options["export"]):
-            raise CommandError("--since is required (YYYY-MM-DD)", returncode=USAGE_EXIT)
+        # --report alone compares the file over its own days; with --since, over the range given.
+        use_api = not options["no_api"] and since is not None
+        if since is None and (not options["report"] or options["export"]):
+            raise CommandError("--since is required (YYYY-MM-DD), unless only --report is given", returncode=USAGE_EXIT)
         if since is not None and since > until:
             raise CommandError(f"--since {since} is after --until {until}", returncode=USAGE_EXIT)
         remaining = 0
