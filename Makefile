@@ -51,10 +51,12 @@ test-newest:
 bench: $(VENV)/.installed
 	$(PY) bench/signing.py
 	$(PY) bench/notify_throughput.py
+	$(PY) bench/polling.py
 
 bench-smoke: $(VENV)/.installed
 	$(PY) bench/signing.py --smoke
 	$(PY) bench/notify_throughput.py --smoke
+	$(PY) bench/polling.py --smoke
 
 clean:
 	rm -rf $(VENV) .venv-django* build *.egg-info tests/test.sqlite3 tests/test_test.sqlite3
