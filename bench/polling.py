@@ -71,12 +71,13 @@ class Mode:
     warmup: float  # seconds polled before measuring
     measure: float  # seconds measured
     settled: int  # payments settled by notification in part 2
+    burst: int  # payments due at once, for one worker's most inquiries/s
     floor_calls: int
 
 
 MODES = {
-    "full": Mode((100, 250, 500, 750, 1000, 1250, 1500, 2000), 5.0, 12.0, 100, 400),
-    "smoke": Mode((50,), 2.5, 4.0, 20, 40),
+    "full": Mode((100, 250, 500, 750, 1000, 1250, 1500, 2000), 5.0, 12.0, 100, 1000, 400),
+    "smoke": Mode((50,), 2.5, 4.0, 20, 50, 40),
 }
 
 
@@ -224,41 +225,39 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def postgres_backends() -> list[int]:
-    """The PostgreSQL server processes connected to the bench database."""
-    from django.conf import settings
-
-    name = str(settings.DATABASES["default"]["NAME"])
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if command.startswith("postgres") and name in command.split():
-                found.append(int(entry.name))
-    return found
+def machine_ticks() -> tuple[int, int]:
+    """Busy and total CPU ticks of the whole machine so far (``/proc/stat``)."""
+    user, nice, system, idle, iowait, *rest = (int(x) for x in Path("/proc/stat").read_text().split()[1:9])
+    busy = user + nice + system + sum(rest)
+    return busy, busy + idle + iowait
 
 
 @dataclass(frozen=True)
 class Cpu:
-    """CPU seconds used by the worker, the simulator and the bench database's PostgreSQL backends (a backend
-    that ends in between takes its share with it: a floor, not an exact figure)."""
+    """CPU seconds the worker and the simulator used, and how busy the whole machine was (other work
+    included: what is left for the worker shows in its lag)."""
 
     worker: float
     simulator: float
-    postgres: float
+    machine_busy: float
 
 
-def cpu_between(pids: tuple[int, int], seconds: float) -> Cpu:
-    """The CPU the worker, the simulator and PostgreSQL use over the next ``seconds``."""
-    worker, simulator = pids
-    before = {pid: cpu_seconds(pid) for pid in (worker, simulator, *postgres_backends())}
-    time.sleep(seconds)
-    after = {pid: cpu_seconds(pid) for pid in (worker, simulator, *postgres_backends())}
-    used = {pid: spent - before.get(pid, 0.0) for pid, spent in after.items()}
-    return Cpu(used.pop(worker), used.pop(simulator), sum(used.values()))
+@dataclass(frozen=True)
+class Snapshot:
+    worker: float
+    simulator: float
+    machine: tuple[int, int]
+
+
+def cpu_snapshot(pids: tuple[int, int]) -> Snapshot:
+    return Snapshot(cpu_seconds(pids[0]), cpu_seconds(pids[1]), machine_ticks())
+
+
+def cpu_used(pids: tuple[int, int], before: Snapshot) -> Cpu:
+    """The CPU the worker and the simulator used since ``before``, and the machine's busy share meanwhile."""
+    after = cpu_snapshot(pids)
+    busy, total = (a - b for a, b in zip(after.machine, before.machine, strict=True))
+    return Cpu(after.worker - before.worker, after.simulator - before.simulator, busy / total if total else 0.0)
 
 
 class Beat(threading.Thread):
@@ -555,13 +554,54 @@ def measure_level(n: int, mode: Mode, shop: Shop, pool: list[SimPayment], beat: 
     shop.log()
     beat.on.set()
     time.sleep(mode.warmup)
-    start = time.time()
-    cpu = cpu_between(pids, mode.measure)
-    end = time.time()
+    start, before = time.time(), cpu_snapshot(pids)
+    time.sleep(mode.measure)
+    end, cpu = time.time(), cpu_used(pids, before)
     calls = shop.log()["calls"]
     quiesce(shop, beat)
     found, unmatched = lags(calls, {p.payment_id: pk for pk, p in rows.items()}, start, end)
     return Level(n, end - start, found, cpu, unmatched)
+
+
+@dataclass
+class Burst:
+    payments: int
+    inquiries: int
+    seconds: float  # from the first inquiry to the last
+    cpu: Cpu
+
+    @property
+    def rate(self) -> float:
+        return self.inquiries / self.seconds if self.seconds else float("nan")
+
+    def per_inquiry_ms(self, seconds: float) -> float:
+        return seconds * 1000 / self.inquiries
+
+
+def measure_burst(n: int, shop: Shop, pool: list[SimPayment], beat: Beat, pids: tuple[int, int]) -> Burst:
+    """``n`` payments all due at once: how fast one worker asks about each of them (its most inquiries/s), and
+    the CPU that takes, with no idle time between ticks in the figure."""
+    from antom_django.models import Payment
+
+    empty()
+    insert(pool[:n], Payment.Status.PROCESSING, 0.0)
+    shop.log()
+    before = cpu_snapshot(pids)
+    beat.on.set()
+    first: dict[str, float] = {}
+    times: list[float] = []  # every inquiry: early payments come round again while late ones wait
+    deadline = time.monotonic() + 120
+    while len(first) < n and time.monotonic() < deadline:
+        time.sleep(0.1)
+        for op, ref, arrived in shop.log()["calls"]:
+            if op == "inquiryPayment":
+                first.setdefault(ref, arrived)
+                times.append(arrived)
+    cpu = cpu_used(pids, before)
+    quiesce(shop, beat)
+    if len(first) < n:
+        raise SystemExit(f"burst: only {len(first)} of {n} payments asked about in 120 s")
+    return Burst(n, len(times), max(times) - min(times), cpu)
 
 
 # -- 2. calls per settled payment ----------------------------------------------------------------------------
@@ -673,7 +713,7 @@ def measure_floor(shop: Shop, pool: list[SimPayment], calls: int) -> tuple[float
 # -- report ----------------------------------------------------------------------------------------------------
 
 
-def report(levels: list[Level], floor: tuple[float, float], settled: Settled | None) -> list[Target]:
+def report(levels: list[Level], burst: Burst, floor: tuple[float, float], settled: Settled | None) -> list[Target]:
     floor_cpu, floor_wall = floor
     print(
         f"floor (one signed inquiryPayment to the simulator, answer verified, + one UPDATE; this process): "
@@ -682,7 +722,7 @@ def report(levels: list[Level], floor: tuple[float, float], settled: Settled | N
     )
     print(
         f"{'in flight':>9} {'inquiries/s':>11} {'(due)':>5} {'lag p50':>8} {'lag p95':>8} {'lag max':>8}"
-        f" {'worker':>7} {'CPU ms/inquiry: worker':>22} {'× floor':>7} {'simulator':>9} {'postgres':>8}  holds"
+        f" {'worker':>7} {'CPU ms/inquiry: worker':>22} {'× floor':>7} {'simulator':>9} {'machine':>8}  holds"
     )
     for lv in levels:
         worker = lv.per_inquiry_ms(lv.cpu.worker)
@@ -690,9 +730,16 @@ def report(levels: list[Level], floor: tuple[float, float], settled: Settled | N
             f"{lv.in_flight:9d} {lv.rate:11.0f} {lv.in_flight / interval():5.0f} {lv.lag(0.5) * 1000:6.0f}ms"
             f" {lv.lag(0.95) * 1000:6.0f}ms {lv.lag(1.0) * 1000:6.0f}ms {lv.cpu.worker / lv.seconds:7.0%}"
             f" {worker:22.2f} {worker / floor_cpu:6.2f}× {lv.per_inquiry_ms(lv.cpu.simulator):9.2f}"
-            f" {lv.per_inquiry_ms(lv.cpu.postgres):8.2f}  {'yes' if lv.holds else 'NO'}"
+            f" {lv.cpu.machine_busy:8.0%}  {'yes' if lv.holds else 'NO'}"
             + (f"  ({lv.unmatched} inquiries without a due time)" if lv.unmatched else "")
         )
+    worker = burst.per_inquiry_ms(burst.cpu.worker)
+    print(
+        f"burst: {burst.payments} payments due at once, each asked about within {burst.seconds:.1f} s: "
+        f"{burst.rate:.0f} inquiries/s (one worker's most: {2 * burst.rate:.0f} payments on a 2 s cadence if "
+        f"nothing else waited); CPU ms/inquiry: worker {worker:.2f} = {worker / floor_cpu:.2f}× floor, "
+        f"simulator {burst.per_inquiry_ms(burst.cpu.simulator):.2f}; machine {burst.cpu.machine_busy:.0%} busy"
+    )
     held = [lv.in_flight for lv in levels if lv.holds]
     largest = max(held, default=0)
     print(f"largest number of in-flight payments held (lag p95 < {TARGET_LAG_P95:g} s): {largest or 'none'}")
@@ -734,7 +781,7 @@ def profile(n: int, mode: Mode, shop: Shop, pool: list[SimPayment]) -> None:
     profiler.runcall(run_due, duration=mode.measure, stop=lambda: time.monotonic() > deadline)
     end, cpu = time.time(), time.process_time() - cpu
     found, _ = lags(shop.log()["calls"], {p.payment_id: pk for pk, p in rows.items()}, start + 2 * interval(), end)
-    level = Level(n, end - start - 2 * interval(), found, Cpu(cpu, 0.0, 0.0), 0)
+    level = Level(n, end - start - 2 * interval(), found, Cpu(cpu, 0.0, float("nan")), 0)
     print(
         f"run_due in this process under cProfile, {n} in flight: {level.rate:.0f} inquiries/s, lag p50 "
         f"{level.lag(0.5) * 1000:.0f} ms p95 {level.lag(0.95) * 1000:.0f} ms, {level.per_inquiry_ms(cpu):.2f} ms CPU "
@@ -752,6 +799,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="a small run for CI; reports, does not judge")
     parser.add_argument("--levels", help="in-flight payments to measure, comma-separated (default: the mode's)")
+    parser.add_argument("--capacity-only", action="store_true", help="measure only the capacity and the floor")
     parser.add_argument("--profile", type=int, metavar="N", help="profile run_due in-process with N in flight")
     parser.add_argument("--serve-simulator", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -774,7 +822,7 @@ def main() -> int:
             shop = Shop(sim_url)
             profile(args.profile, mode, shop, shop.open(args.profile))
             return 0
-        return run(mode, args.smoke, sim_url, notify_port, processes, started)
+        return run(mode, args.smoke, sim_url, notify_port, processes, started, settle=not args.capacity_only)
     finally:
         for process in reversed(processes):
             stop(process)
@@ -783,7 +831,14 @@ def main() -> int:
 
 
 def run(
-    mode: Mode, smoke: bool, sim_url: str, notify_port: int, processes: list[subprocess.Popen[Any]], started: float
+    mode: Mode,
+    smoke: bool,
+    sim_url: str,
+    notify_port: int,
+    processes: list[subprocess.Popen[Any]],
+    started: float,
+    *,
+    settle: bool = True,
 ) -> int:
     """The three measurements, reported and judged; the exit status."""
     print(
@@ -792,7 +847,7 @@ def run(
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} at start"
     )
     shop = Shop(sim_url)
-    pool = shop.open(max(mode.levels))
+    pool = shop.open(max(*mode.levels, mode.burst))
     floor = measure_floor(shop, pool, mode.floor_calls)
     beat = Beat()
     beat.start()
@@ -806,10 +861,11 @@ def run(
         levels.append(measure_level(n, mode, shop, pool, beat, (worker.pid, processes[0].pid)))
         if not levels[-1].holds:
             break  # more only lags more
-    settled = measure_settled(mode, shop, beat, f"http://127.0.0.1:{notify_port}/antom/notify/")
+    burst = measure_burst(mode.burst, shop, pool, beat, (worker.pid, processes[0].pid))
+    settled = measure_settled(mode, shop, beat, f"http://127.0.0.1:{notify_port}/antom/notify/") if settle else None
     beat.done.set()
     print(f"({time.monotonic() - started:.0f} s)")
-    missed = report_targets(report(levels, floor, settled), smoke=smoke)
+    missed = report_targets(report(levels, burst, floor, settled), smoke=smoke)
     if missed and not smoke:
         print(f"FAIL: target MISSED: {', '.join(missed)}", file=sys.stderr)
         return 1
