@@ -241,7 +241,9 @@ class ReconcileViews:
             "since": since,
             "until": until,
             "stuck_minutes": minutes,
-            "attention": attention.attention(stuck_after=timedelta(minutes=minutes)),
+            "attention": attention.attention(
+                stuck_after=timedelta(minutes=minutes), received=check.day_range(since, until)
+            ),
             "figures": figures,
             "chart": summary.bar_chart(figures),
             "currencies": summary.by_currency(since, until),

@@ -65,14 +65,20 @@ def stuck_payments(stuck_after: timedelta = STUCK_AFTER, now: datetime | None = 
     return Payment.objects.filter(status__in=PAYMENT_PENDING, updated_at__lt=since).order_by("updated_at", "pk")
 
 
-def attention(*, stuck_after: timedelta = STUCK_AFTER, limit: int = LIMIT) -> Attention:
-    """Every list, oldest first (the longest waiting at the top)."""
+def attention(
+    *,
+    stuck_after: timedelta = STUCK_AFTER,
+    received: tuple[datetime, datetime] | None = None,
+    limit: int = LIMIT,
+) -> Attention:
+    """Every list, oldest first (the longest waiting at the top); notifications newest first, only those
+    ``received`` in the period when one is given (the notification table is the largest; its time is indexed)."""
+    notifications = Notification.objects.filter(outcome=Notification.Outcome.UNKNOWN_PAYMENT)
+    if received is not None:
+        notifications = notifications.filter(created_at__gte=received[0], created_at__lt=received[1])
     return Attention(
         review=Queue.of(Payment.objects.filter(needs_review=True).order_by("updated_at", "pk"), limit),
-        unknown_notifications=Queue.of(
-            Notification.objects.filter(outcome=Notification.Outcome.UNKNOWN_PAYMENT).order_by("-created_at", "-pk"),
-            limit,
-        ),
+        unknown_notifications=Queue.of(notifications.order_by("-created_at", "-pk"), limit),
         stuck=Queue.of(stuck_payments(stuck_after), limit),
         captures=Queue.of(
             Capture.objects.filter(status=Capture.Status.PENDING)

@@ -117,6 +117,8 @@ def test_everything_that_needs_a_person_is_listed(operator: Client) -> None:
     assert "no payment pay_elsewhere" in page
     notification = Notification.objects.get()
     assert f'href="/admin/antom_django/notification/{notification.pk}/change/"' in page
+    Notification.objects.filter(pk=notification.pk).update(created_at=timezone.now() - timedelta(days=40))
+    assert "no payment pay_elsewhere" not in text(operator.get(URL))  # outside the period shown
     assert "pay_stuck" in page and fresh.payment_request_id not in page.split('id="stuck"')[1].split("</table>")[0]
     assert "cap_unknown" in page and "cap_done" not in page
     assert "ref_unknown" in page and "pay_cancelling" in page
