@@ -73,12 +73,13 @@ class Mode:
     measure: float  # seconds measured
     settled: int  # payments settled by notification in part 2
     burst: int  # payments due at once, for one worker's most inquiries/s
+    settle_pace: float  # intervals polled before the first settles, settling and watching afterwards (each)
     floor_calls: int
 
 
 MODES = {
-    "full": Mode((100, 250, 500, 750, 1000, 1250, 1500, 2000), 5.0, 12.0, 100, 1000, 400),
-    "smoke": Mode((50,), 2.5, 4.0, 20, 50, 40),
+    "full": Mode((100, 250, 500, 750, 1000, 1250, 1500, 2000), 5.0, 12.0, 100, 1000, 2.0, 400),
+    "smoke": Mode((50,), 2.5, 4.0, 20, 50, 1.0, 40),
 }
 
 
@@ -375,6 +376,8 @@ class SimPayment:
     request_id: str
     payment_id: str
     session_id: str
+    session_data: str = ""
+    session_response: dict[str, Any] = field(default_factory=dict)
 
 
 class Shop:
@@ -408,14 +411,15 @@ class Shop:
                 order_description="bench",
                 notify_url=notify_url,
             )
-            return SimPayment(request_id, "", answer.payment_session_id)
+            response = {k: v for k, v in answer.raw.items() if k != "paymentSessionData"}
+            return SimPayment(request_id, "", answer.payment_session_id, answer.payment_session_data, response)
 
         def pay(p: SimPayment) -> SimPayment:
             form = {"cardNumber": PROCESSING_CARD, "expiry": "12/34", "cvv": "123"}
             paid = self.http.post(f"{self.url}/checkout/{p.session_id}/pay", json=form, timeout=30).json()
             if paid.get("paymentStatus") != "PENDING":
                 raise SystemExit(f"the processing card did not leave the payment pending: {paid}")
-            return SimPayment(p.request_id, paid["paymentId"], p.session_id)
+            return replace(p, payment_id=paid["paymentId"])
 
         with ThreadPoolExecutor(8) as pool:
             opened = list(pool.map(session, range(count)))
@@ -447,6 +451,19 @@ def insert(payments: list[SimPayment], status: str, spread: float | None) -> dic
             currency="SGD",
             reference_order_id=f"order-{p.request_id}",
             is_authorization=True,
+            # What the session left on a real row (rows are read whole when claimed and locked).
+            session_data=p.session_data,
+            session_response=p.session_response,
+            session_request={
+                "redirect_url": "https://shop.example.com/checkout/result/",
+                "notify_url": None,
+                "reference_order_id": f"order-{p.request_id}",
+                "order_description": "bench",
+                "is_authorization": True,
+                "capture_mode": None,
+                "buyer": None,
+                "goods": None,
+            },
             next_check_at=None if spread is None else start + timedelta(seconds=spread * i / len(payments)),
         )
         for i, p in enumerate(payments)
@@ -648,15 +665,15 @@ def measure_settled(mode: Mode, shop: Shop, beat: Beat, notify_url: str) -> Sett
     stagger(list(rows), interval())
     shop.log()
     beat.on.set()
-    time.sleep(2 * interval() + 1)  # every payment asked about at least once before the first settles
+    pace = mode.settle_pace * interval()
+    time.sleep(pace + 0.5)  # every payment asked about at least once before the first settles
     order = [p.payment_id for p in paid]
     random.Random(10).shuffle(order)
-    pause = 2 * interval() / len(order)
-    for payment_id in order:  # spread over two intervals: notifications meet inquiries at every stage
+    for payment_id in order:  # spread out: notifications meet inquiries at every stage
         shop.settle(payment_id)
-        time.sleep(pause)
+        time.sleep(pace / len(order))
     log = wait_for_notifications(shop, set(order), "PAYMENT_RESULT")
-    time.sleep(3 * interval())  # anything still polling would show now
+    time.sleep(pace + interval())  # anything still polling would show now
     log["calls"] += shop.log()["calls"]
     quiesce(shop, beat)
 
