@@ -13,7 +13,7 @@ from .display import money
 
 Kind = PaymentEvent.Kind
 
-AMOUNT_KEYS = ("amount", "captured_amount", "refunded_amount")
+AMOUNT_KEYS = ("amount", "captured", "refunded", "captured_amount", "refunded_amount")
 """Event details in minor units of the payment's currency."""
 
 
@@ -91,8 +91,6 @@ def _event(payment: Payment, event: PaymentEvent) -> Entry:
     entry.details = _details(payment, detail)
     if row is not None:
         entry.details.insert(0, (f"{row.noun} request id", row.request_id))
-        if row.result_code:
-            entry.details.append(("result code", row.result_code))
     if event.notification_id:
         entry.link = reverse("admin:antom_django_notification_change", args=[event.notification_id])
         entry.link_text = f"notification #{event.notification_id}"
