@@ -168,6 +168,10 @@ def start_simulator() -> tuple[subprocess.Popen[str], str]:
     return sim, f"http://127.0.0.1:{line}"
 
 
+WORKER_LOGS: list[Path] = []
+"""The worker's output, shown if the run breaks off, removed otherwise."""
+
+
 def start_worker() -> subprocess.Popen[bytes]:
     """One Celery worker process (``-P solo``: the tasks run in the worker process itself)."""
     from bench.polling_site import QUEUE
@@ -180,7 +184,7 @@ def start_worker() -> subprocess.Popen[bytes]:
         *("-l", "warning"),
     ]
     log = tempfile.NamedTemporaryFile(prefix="antom-bench-worker-", suffix=".log", delete=False)  # noqa: SIM115
-    print(f"worker output: {log.name}")
+    WORKER_LOGS.append(Path(log.name))
     return subprocess.Popen(
         command, cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
@@ -294,7 +298,7 @@ class Beat(threading.Thread):
         deadline = time.monotonic() + 60
         while not self.app.control.ping(timeout=0.5):
             if worker.poll() is not None:
-                raise SystemExit(f"the celery worker exited with {worker.returncode} (see its output)")
+                raise SystemExit(f"the celery worker exited with {worker.returncode}")
             if time.monotonic() > deadline:
                 raise SystemExit("the celery worker did not answer a ping within 60 s")
 
@@ -840,19 +844,26 @@ def main() -> int:
     os.environ["ANTOM_BENCH_GATEWAY_URL"] = sim_url
     os.environ["ANTOM_BENCH_NOTIFY_URL"] = f"http://127.0.0.1:{notify_port}/antom/notify/"
     processes: list[subprocess.Popen[Any]] = [sim]
-    created = False
+    created, failed = False, True
     try:
         created = prepare_database()
         if args.profile:
             shop = Shop(sim_url)
             profile(args.profile, mode, shop, shop.open(args.profile))
             return 0
-        return run(mode, args.smoke, sim_url, notify_port, processes, started, settle=not args.capacity_only)
+        status = run(mode, args.smoke, sim_url, notify_port, processes, started, settle=not args.capacity_only)
+        failed = False  # a missed target is no reason to show the worker's output; a crash is
+        return status
     finally:
         for process in reversed(processes):
             stop(process)
         if created:
             drop_database()
+        for log in WORKER_LOGS:
+            if failed:
+                print(f"--- celery worker output ({log}) ---\n{log.read_text(errors='replace')[-4000:]}")
+            else:
+                log.unlink(missing_ok=True)
 
 
 def run(
