@@ -18,18 +18,37 @@ from django.views.decorators.csrf import csrf_protect
 
 from ..models import Notification
 from ..services.replay import REPLAYABLE, NotReplayable, check_stored, replay_notification
+from .periods import EstimatingPaginator
 
 REPLAY_PERMISSION = "antom_django.replay_notification"
+
+
+class NotifyTypeFilter(admin.SimpleListFilter):
+    """The notification types Antom sends (a fixed list: no DISTINCT over every stored notification)."""
+
+    title = "notify type"
+    parameter_name = "notify_type"
+    TYPES = ("PAYMENT_RESULT", "PAYMENT_PENDING", "CAPTURE_RESULT", "REFUND_RESULT")
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(t, t) for t in self.TYPES]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Notification]) -> QuerySet[Notification] | None:
+        value = self.value()
+        return queryset.filter(notify_type=value) if value else None
 
 
 class NotificationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Stored notifications, read-only; those not applied (failed, or about a payment unknown then) can be replayed."""
 
     list_display = ("id", "notify_type", "outcome", "verified", "payment_link", "received_count", "created_at")
-    list_filter = ("outcome", "notify_type", "signature_verified")
+    list_filter = ("outcome", NotifyTypeFilter, "signature_verified")
     list_select_related = ("payment",)
-    search_fields = ("=id",)
+    search_fields = ("id",)
+    search_help_text = "A notification number, or the payment request id of the payment it is about."
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    paginator = EstimatingPaginator
     ordering = ("-created_at", "-pk")
     change_form_template = "admin/antom_django/notification/change_form.html"
     fields = readonly_fields = (
@@ -52,6 +71,17 @@ class NotificationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Notification], search_term: str
+    ) -> tuple[QuerySet[Notification], bool]:
+        """Exact matches only, each through an index (the primary key, or the payment's request id)."""
+        term = search_term.strip().lstrip("#")
+        if not term:
+            return queryset, False
+        if term.isascii() and term.isdigit() and len(term) < 19:
+            return queryset.filter(pk=int(term)), False
+        return queryset.filter(payment__payment_request_id=term), False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -263,3 +263,21 @@ def test_actions_are_in_the_admin_history(authorized: Payment, operator: Client)
     entry = LogEntry.objects.get()
     assert entry.user.username == "operator"
     assert entry.get_change_message().startswith("Capture: Captured 1.00 SGD")
+
+
+def test_the_service_refusing_the_amount_is_a_form_error(
+    authorized: Payment, operator: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the form did not catch (another capture sent between its check and the service's) the service
+    refuses under the payment's lock: AmountExceeded, shown on the amount, with the page's new version."""
+    from antom_django.admin.forms import CaptureForm
+
+    monkeypatch.setattr(CaptureForm, "left", 10**9)
+    monkeypatch.setattr(CaptureForm, "in_flight", 0)
+    response = operator.post(page(authorized, "capture"), {"version": version(authorized), "amount": "42.01"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["amount"] == [
+        "cannot capture 4201: only 4200 SGD minor units left to capture (requests still in flight count)"
+    ]
+    assert response.context["form"]["version"].value() == version(authorized)
+    assert not Capture.objects.exists()

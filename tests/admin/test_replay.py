@@ -114,3 +114,23 @@ def test_a_notification_whose_apply_failed_is_applied_by_a_replay(login: Callabl
     assert shown(response) == ["Replayed: Applied."]
     notification.refresh_from_db()
     assert (notification.outcome, notification.error) == (Outcome.APPLIED, "")
+
+
+def test_the_notification_list_finds_by_number_or_payment(
+    early: tuple[Notification, Payment], login: Callable[..., Client]
+) -> None:
+    notification, payment = early
+    Notification.objects.filter(pk=notification.pk).update(payment=payment)
+    other = Notification.objects.create(body="{}", notify_type="REFUND_RESULT")
+    client = login()
+
+    def found(query: str) -> list[Notification]:
+        response = client.get("/admin/antom_django/notification/" + query)
+        assert response.status_code == 200
+        return list(response.context["cl"].result_list)
+
+    assert found(f"?q={notification.pk}") == [notification]
+    assert found(f"?q=%23{other.pk}") == [other]
+    assert found(f"?q={payment.payment_request_id}") == [notification]
+    assert found("?notify_type=REFUND_RESULT") == [other]
+    assert found("?outcome__exact=UNKNOWN_PAYMENT") == [notification]
