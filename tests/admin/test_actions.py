@@ -281,3 +281,12 @@ def test_the_service_refusing_the_amount_is_a_form_error(
     ]
     assert response.context["form"]["version"].value() == version(authorized)
     assert not Capture.objects.exists()
+
+
+def test_action_views_run_outside_atomic_requests(authorized: Payment) -> None:
+    """With ATOMIC_REQUESTS a view runs in one transaction; these must not, or a capture row would not be
+    committed before Antom is called (and a rollback would forget a capture Antom made)."""
+    from django.urls import resolve
+
+    for url in (page(authorized, "capture"), "/admin/antom_django/notification/1/replay/"):
+        assert "default" in resolve(url).func._non_atomic_requests
