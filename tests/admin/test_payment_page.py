@@ -122,3 +122,40 @@ def test_timeline_shows_notifications_with_their_verification(operator: Client) 
     [note] = [e for e in entries if e.kind == "notification"]
     assert note.title == "Notification PAYMENT_RESULT received: applied"
     assert ("verification", "signature verified") in note.details
+
+
+def test_the_page_costs_the_same_queries_for_a_short_or_long_history(operator: Client) -> None:
+    from django.contrib.auth.models import User
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from antom_django.models import Notification, Source
+
+    def grow(payment: Payment, n: int) -> None:
+        staff = User.objects.get(username="operator")
+        for i in range(n):
+            capture = Capture.objects.create(payment=payment, amount=10, currency="SGD", requested_by=staff)
+            refund = Refund.objects.create(payment=payment, amount=1, currency="SGD", requested_by=staff)
+            note = Notification.objects.create(body="{}", notify_type="CAPTURE_RESULT", payment=payment)
+            for row in (capture, refund):
+                PaymentEvent.objects.create(
+                    payment=payment,
+                    kind=PaymentEvent.Kind.CAPTURE if row is capture else PaymentEvent.Kind.REFUND,
+                    source=Source.ADMIN,
+                    capture=capture if row is capture else None,
+                    refund=refund if row is refund else None,
+                    notification=note,
+                    user=staff,
+                    detail={"amount": i},
+                )
+
+    def queries(payment: Payment) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert operator.get(page(payment)).status_code == 200
+        return len(captured)
+
+    short, long = make_payment(P.PARTIALLY_CAPTURED), make_payment(P.PARTIALLY_CAPTURED)
+    operator.get(page(short))  # sessions, permissions and content types warmed up
+    grow(short, 2)
+    grow(long, 20)
+    assert queries(long) == queries(short)
