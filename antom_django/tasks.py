@@ -43,16 +43,18 @@ def apply_pending_notifications(limit: int = 500, include_errors: bool = False) 
     reject_on_worker_lost=True,
     ignore_result=True,
 )
-def process_due(seconds: float = 1.0, batch: int = 100) -> dict[str, int]:
+def process_due(seconds: float = 1.0, batch: int = 100, threads: int = 4) -> dict[str, int]:
     """Work the due queue (:mod:`antom_django.services.due`) for ``seconds``: result polling every
     ``POLL_INTERVAL``, automatic captures, the authorization-expiry policy, follow-ups of unknown outcomes.
 
-    Beat sends it every second (:data:`antom_django.beat.BEAT_SCHEDULE`); each run claims due payments with ``SKIP LOCKED`` and
-    sleeps until the next due time in between, so one worker keeps the 2-second cadence and several share
-    the work without taking the same payment. Killed mid-run, it loses nothing: its claims run out and the
-    payments come back to the next run (the schedule lives in the database, not in the message).
+    Beat sends it every second (:data:`antom_django.beat.BEAT_SCHEDULE`). Each run claims due payments with
+    ``SKIP LOCKED`` and sleeps until the next due time in between, so one worker keeps the 2-second cadence and
+    several share the work without taking the same payment. ``threads`` tend side by side (a poll mostly waits
+    on Antom and the database), each with its own database connection for the run. Killed mid-run, it loses
+    nothing: its claims run out and the payments come back to the next run (the schedule lives in the
+    database, not in the message).
     """
-    return dict(due.run_due(duration=seconds, batch=batch))
+    return dict(due.run_due(duration=seconds, batch=batch, threads=threads))
 
 
 @shared_task(

@@ -14,13 +14,14 @@ tasks, and a worker restarted after a crash picks up where the database says.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.db.models import Min
 from django.utils import timezone
 
@@ -97,7 +98,9 @@ def tend(
     if payment.status in CAPTURABLE:
         nexts.append(payment.capture_at)
         nexts.append(authorization.check_expiry(payment, source=_acting(source), client=client, now=now))
-    nexts.append(followup.follow_up(payment, source=source, client=client, now=now).next_at)
+    if payment.status not in PAYMENT_PENDING or payment.cancel_requested_at is not None:
+        # (A payment whose result is pending has no captures or refunds yet: nothing to look up.)
+        nexts.append(followup.follow_up(payment, source=source, client=client, now=now).next_at)
     return earliest(*nexts)
 
 
@@ -157,20 +160,49 @@ def run_due(
     batch: int = 100,
     client: AntomClient | None = None,
     stop: Callable[[], bool] | None = None,
+    threads: int = 1,
 ) -> Counter[str]:
     """Tend due payments: everything due now (``duration=0``), or keep at it for ``duration`` seconds,
-    sleeping until the next due time in between. Returns counts: ``tended`` and ``errors``."""
+    sleeping until the next due time in between. Returns counts: ``tended`` and ``errors``.
+
+    ``threads`` > 1 tends with that many threads, each claiming its own share (``batch // threads``) with
+    ``SKIP LOCKED`` as separate workers would: a poll mostly waits on Antom and the database, so threads
+    overlap the waits. Each thread closes its database connection when the run ends.
+    """
     deadline = time.monotonic() + duration
+    if threads <= 1:
+        return _work(deadline, batch, client, stop)
     counts: Counter[str] = Counter()
+    guard = threading.Lock()
+
+    def worker() -> None:
+        try:
+            done = _work(deadline, max(1, batch // threads), client, stop)
+            with guard:
+                counts.update(done)
+        finally:
+            connections.close_all()  # this thread's own
+
+    pool = [threading.Thread(target=worker, name=f"antom-due-{i}", daemon=True) for i in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return counts
+
+
+def _work(deadline: float, batch: int, client: AntomClient | None, stop: Callable[[], bool] | None) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    drain = deadline <= time.monotonic()  # duration 0: everything due now, however much
     while not (stop is not None and stop()):
         taken = claim(batch)
         for payment in taken.payments:
             counts[_tend_claimed(payment, taken.until, client)] += 1
-        if len(taken.payments) == batch:
-            continue  # more may be due already
         left = deadline - time.monotonic()
+        if len(taken.payments) == batch and (drain or left > 0):
+            continue  # more may be due already
         if left <= 0:
-            break
+            break  # a run lasts about ``duration`` even with more due: the next one takes over
         time.sleep(max(0.01, min(left, _until_next_due(), 0.25)))
     return counts
 

@@ -260,6 +260,11 @@ def inquire(
         logger.info("inquiryPayment %s answered F: %s", payment.payment_request_id, exc.result_code)
         return Inquiry(_inquiry_refused(payment, exc, ctx), exc)
     problem = unusable(answer.raw)
+    if not problem and says_nothing_new(payment, answer):
+        # The poller's usual answer ("still processing"): the inquiry time is all there is to write.
+        payment.last_inquiry_at = timezone.now()
+        Payment.objects.filter(pk=payment.pk).update(last_inquiry_at=payment.last_inquiry_at)
+        return Inquiry(payment)
     with atomic():
         change = Change(lock(payment), ctx)
         change.payment.last_inquiry_at = timezone.now()
@@ -276,6 +281,39 @@ def inquire(
         if not change.flush("last_inquiry_at"):
             change.payment.save(update_fields=["last_inquiry_at"])
     return Inquiry(change.payment)
+
+
+def says_nothing_new(payment: Payment, answer: PaymentInquiry) -> bool:
+    """The answer would change nothing but the stored raw answer: a pending payment Antom still calls pending,
+    with the ids, amount, result and times we already have, no transactions and no cancel of ours in flight.
+
+    ``payment`` may be a moment old: a newer status can only be ahead of the answer, which would then be stale.
+    """
+    fact = PaymentFact.from_message(answer, is_authorization=payment.is_authorization)
+    return (
+        payment.status in (P.PENDING, P.PROCESSING)
+        and fact.target == payment.status
+        and not answer.transactions
+        and payment.cancel_requested_at is None
+        and fact.payment_request_id in ("", payment.payment_request_id)
+        and fact.payment_id in ("", payment.payment_id)
+        and not amount_mismatch(payment.money, fact.amount)
+        and fact.result_code in ("", payment.result_code)
+        and fact.result_message in ("", payment.result_message)
+        and fact.auth_expires_at in (None, payment.auth_expires_at)
+        and fact.paid_at in (None, payment.paid_at)
+        and (fact.card is None or card_is_known(payment, fact.card))
+    )
+
+
+def card_is_known(payment: Payment, card: CardInfo) -> bool:
+    """:func:`remember` would store nothing new about the card."""
+    return (
+        card.brand[:32] in ("", payment.card_brand)
+        and card.funding[:16] in ("", payment.card_funding)
+        and card.issuing_country[:2] in ("", payment.card_issuing_country)
+        and card.last4 in ("", payment.card_last4)
+    )
 
 
 def antom_has_no_payment(payment: Payment, result_code: str | None) -> bool:

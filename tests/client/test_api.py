@@ -980,3 +980,19 @@ def test_oversized_error_carries_the_http_status(client_kwargs: dict[str, Any], 
     with pytest.raises(AntomInvalidResponse, match="larger than 10 bytes") as info:
         small.capture(capture_request_id="c", payment_id="p", amount=SGD_42)
     assert info.value.http_status == 502
+
+
+def test_the_environment_is_read_once_when_the_client_is_built(
+    client_kwargs: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/company.pem")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    proxied = AntomClient(**{**client_kwargs, "gateway_url": "https://open-sea-global.alipay.com"})
+    assert proxied.session.proxies.get("https") == "http://proxy.example:3128"
+    assert proxied.session.verify == "/etc/ssl/certs/company.pem"
+    assert proxied.session.trust_env is False  # no lookup per request
+    monkeypatch.setenv("NO_PROXY", "alipay.com")
+    direct = AntomClient(**{**client_kwargs, "gateway_url": "https://open-sea-global.alipay.com"})
+    assert "https" not in direct.session.proxies

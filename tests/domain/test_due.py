@@ -230,3 +230,53 @@ def test_the_sweep_command_prints_what_it_did(antom_sandbox: SandboxServer, caps
 
     call_command("antom_sweep")
     assert "antom sweep: 0 notifications applied, 0 payments checked, 0 changed, 0 errors" in capsys.readouterr().out
+
+
+def test_still_processing_costs_one_update_after_the_first_answer(
+    antom_sandbox: SandboxServer, antom: AntomClient
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    antom_sandbox.set_faults(notify_drop=-1)
+    payment = started(antom, PROCESSING_CARD, antom_sandbox)
+    now = timezone.now()
+    due.tend(payment, client=antom, now=now)  # the first answer brings the paymentId and the card
+    payment.refresh_from_db()
+    assert payment.status == P.PROCESSING and payment.payment_id and payment.card_brand
+    payment.last_inquiry_at = None
+    with CaptureQueriesContext(connection) as queries:
+        assert due.tend(payment, client=antom, now=now + timedelta(seconds=2)) == now + timedelta(seconds=4)
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert len(sql) == 1 and sql[0].startswith("UPDATE") and "last_inquiry_at" in sql[0], sql
+    assert Counting.inquiries == 2
+
+
+@pytest.mark.postgres
+def test_threads_share_the_due_payments_and_each_is_tended_once(
+    antom_sandbox: SandboxServer, antom: AntomClient
+) -> None:
+    antom_sandbox.set_faults(notify_drop=-1)
+    payments = [started(antom, PROCESSING_CARD, antom_sandbox) for _ in range(12)]
+    Payment.objects.update(next_check_at=timezone.now())
+    counts = due.run_due(client=antom, threads=4, batch=8)
+    # The simulator settles its processing card quickly (its test time scale): a poll that authorizes a payment
+    # makes it due at once for its capture and expiry, a second look that asks Antom nothing.
+    rows = Payment.objects.filter(pk__in=[p.pk for p in payments])
+    authorized = sum(p.status == P.AUTHORIZED for p in rows)
+    assert {p.status for p in rows} <= {P.PROCESSING, P.AUTHORIZED}
+    assert counts == {"tended": 12 + authorized}
+    assert Counting.inquiries == 12
+    assert all(p.next_check_at is not None and p.next_check_at > timezone.now() for p in rows)
+
+
+def test_a_run_keeps_to_its_duration_under_a_backlog(antom_sandbox: SandboxServer, antom: AntomClient) -> None:
+    import time as clock
+
+    for i in range(30):
+        make_payment(P.SUCCEEDED, next_check_at=timezone.now(), reference_order_id=f"o-{i}")
+    started_at = clock.monotonic()
+    counts = due.run_due(client=antom, duration=0.001, batch=5)
+    assert clock.monotonic() - started_at < 5
+    assert counts["tended"] == 5, "one claim, then the run is over"
+    assert due.run_due(client=antom, batch=5)["tended"] == 25, "duration 0: everything due now"
