@@ -185,6 +185,9 @@ def move(change: Change, target: str, **detail: Any) -> Decision:
     elif target == P.CANCELLED:
         send(signals.payment_cancelled, payment=payment, source=ctx.source)
         on_cancelled(change, current)
+        if payment.cancel_requested_at is not None:  # the cancel is no longer in flight: it happened
+            payment.cancel_requested_at = None
+            change.save("cancel_requested_at")
     return decision
 
 

@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("antom_django.background")
 P = Payment.Status
 
+CLAIM_SHARE = 10
+"""The most payments one thread of :func:`run_due` claims at a time."""
+
 SESSION_MAX_TTL = 3600.0
 """Antom's longest payment session (its default): after it, a session whose answer we lost is certainly closed."""
 
@@ -165,19 +168,22 @@ def run_due(
     """Tend due payments: everything due now (``duration=0``), or keep at it for ``duration`` seconds,
     sleeping until the next due time in between. Returns counts: ``tended`` and ``errors``.
 
-    ``threads`` > 1 tends with that many threads, each claiming its own share (``batch // threads``) with
-    ``SKIP LOCKED`` as separate workers would: a poll mostly waits on Antom and the database, so threads
-    overlap the waits. Each thread closes its database connection when the run ends.
+    ``threads`` > 1 tends with that many threads, each claiming its own share (``batch // threads``, at most
+    :data:`CLAIM_SHARE`) with ``SKIP LOCKED`` as separate workers would: a poll mostly waits on Antom and the
+    database, so threads overlap the waits. Each thread closes its database connection when the run ends.
     """
     deadline = time.monotonic() + duration
     if threads <= 1:
         return _work(deadline, batch, client, stop)
     counts: Counter[str] = Counter()
     guard = threading.Lock()
+    # Small claims: a row is tended moments after it was read, so a notification landing meanwhile rarely
+    # meets an inquiry it made needless.
+    share = max(1, min(CLAIM_SHARE, batch // threads))
 
     def worker() -> None:
         try:
-            done = _work(deadline, max(1, batch // threads), client, stop)
+            done = _work(deadline, share, client, stop)
             with guard:
                 counts.update(done)
         finally:

@@ -16,7 +16,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from ..models import Capture, Payment, Refund, Source
-from ..state import CAPTURABLE, PAYMENT_PENDING, LedgerStatus
+from ..state import CAPTURABLE, PAYMENT_PENDING, LedgerStatus, PaymentStatus
 from .due import tend
 from .queue import apply_pending_notifications
 from .results import claim_inquiry
@@ -34,7 +34,7 @@ def unsettled(now: datetime) -> Q:
     expiring = now + seconds("AUTH_EXPIRY_MARGIN")
     return (
         Q(status__in=PAYMENT_PENDING)
-        | Q(cancel_requested_at__isnull=False)
+        | (Q(cancel_requested_at__isnull=False) & ~Q(status=PaymentStatus.CANCELLED))
         | Q(Exists(Capture.objects.filter(payment=OuterRef("pk"), status=LedgerStatus.PENDING)))
         | Q(Exists(Refund.objects.filter(payment=OuterRef("pk"), status=LedgerStatus.PENDING)))
         | Q(status__in=CAPTURABLE, capture_at__lte=now)

@@ -39,10 +39,11 @@ def test_the_stated_expiry_is_when_it_ends(antom_sandbox: SandboxServer, client:
     stated = client.inquiry_payment(payment_id=payment_id).auth_expiry_time
     assert stated is not None and stated.microsecond == 0
     left = (stated - antom_sandbox.sim.store.clock.now()).total_seconds()
-    assert TTL - 1 < left <= TTL
-    advance(antom_sandbox, left - 1)
+    # The simulator's clock runs on real time too: seconds of slack for a loaded machine between the steps.
+    assert TTL - 5 < left <= TTL
+    advance(antom_sandbox, left - 5)
     assert client.inquiry_payment(payment_id=payment_id).payment_status == "SUCCESS"
-    advance(antom_sandbox, 1)
+    advance(antom_sandbox, 5)
     assert client.inquiry_payment(payment_id=payment_id).payment_status == "CANCELLED"
 
 

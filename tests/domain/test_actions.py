@@ -226,6 +226,8 @@ def test_cancel_authorization(antom_gateway: FakeAntom, signal_log: SignalLog) -
     antom_gateway.answer("cancel", {"result": result("S"), "paymentId": payment.payment_id})
     payment = cancel(payment, source=Source.ADMIN)
     assert payment.status == P.CANCELLED
+    payment.refresh_from_db()
+    assert payment.cancel_requested_at is None, "no cancel is in flight once it happened"
     assert antom_gateway.requests("cancel") == [{"paymentId": payment.payment_id}]
     assert "payment_cancelled" in signal_log.names()
     assert cancel(payment).status == P.CANCELLED, "cancelling twice is harmless"

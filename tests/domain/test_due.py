@@ -212,8 +212,10 @@ def test_the_sweep_settles_quiet_payments_whose_notifications_were_all_dropped(
     paid = started(antom, "4242424242424242", antom_sandbox)
     fresh = make_payment(P.PENDING, reference_order_id="order-2")
     settled = make_payment(P.SUCCEEDED, reference_order_id="order-3")
-    quiet(paid, 600)
-    quiet(settled, 600)
+    # Cancelled by an older release, which left the mark of the cancel it sent: nothing is in flight.
+    cancelled = make_payment(P.CANCELLED, reference_order_id="order-4", cancel_requested_at=timezone.now())
+    for payment in (paid, settled, cancelled):
+        quiet(payment, 600)
     counts = sweep(client=antom)
     assert (counts["checked"], counts["changed"]) == (1, 1)
     paid.refresh_from_db()
