@@ -179,8 +179,9 @@ class Background:
         return app.send_task(task, kwargs=kwargs or {}, queue=self.queue, expires=expires)
 
     def tick(self, *, sweep: bool = False, batch: int = 100, period: float = 0.5) -> None:
-        """Keep the workers busy with ``process_due`` (and ``sweep``) tasks until the test ends."""
-        tasks: dict[str, Any] = {"antom_django.process_due": {"seconds": period, "batch": batch}}
+        """Send ``process_due`` (and ``sweep``) tasks every ``period`` until the test ends. Each ``process_due``
+        works for half the period, so that a worker keeps up with them and a sweep never waits behind a backlog."""
+        tasks: dict[str, Any] = {"antom_django.process_due": {"seconds": period / 2, "batch": batch}}
         if sweep:
             tasks["antom_django.sweep"] = {}
         ticker = Ticker(self.send, period, tasks)
