@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -124,6 +125,7 @@ class Background:
         self._override: override_settings | None = None
         self.antom: dict[str, Any] = {}
         self.redis_used = False
+        self._restore: list[Callable[[], object]] = []
         self.configure(**FAST, NOTIFY_URL=f"{shop_url}/antom/notify/")
 
     # -- settings, for this process and the ones it starts ------------------------------------------------------
@@ -192,8 +194,17 @@ class Background:
         for ticker in self.tickers:
             ticker.stopped.set()
             ticker.join(timeout=10)
+        for process in self.processes:  # all at once: each one's warm shutdown takes a second or two
+            if process.process.poll() is None:
+                process.process.terminate()
         for process in self.processes:
+            try:
+                process.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.process.kill()
             process.stop()
+        for restore in self._restore:
+            restore()
 
     def outputs(self) -> str:
         return "\n".join(
@@ -225,6 +236,12 @@ class Background:
         answer = self.sandbox.pay(payment.session_data, card)
         assert answer.get("paymentStatus"), answer
         return payment
+
+    def authorize_for(self, seconds: float) -> None:
+        """The simulator's authorizations end ``seconds`` after they are granted, until the test ends."""
+        config = self.sandbox.sim.config
+        default, config.auth_ttl = config.auth_ttl, seconds
+        self._restore.append(lambda: setattr(config, "auth_ttl", default))
 
     def at_antom(self, payment: Payment) -> AntomPayment:
         """The simulator's own record of a payment (its captures, its cancel)."""
