@@ -30,6 +30,11 @@ app.conf.update(
     worker_prefetch_multiplier=1,
 )
 if folder := os.environ.get("ANTOM_TEST_BROKER_FOLDER"):
-    # Kombu's filesystem transport: a message is a file; producers and consumers share one folder.
-    app.conf.broker_transport_options = {"data_folder_in": folder, "data_folder_out": folder}
+    # Kombu's filesystem transport: a message is a file; producers and consumers share one folder. Its exchange
+    # table goes to "control_folder", which is "control/" in the working directory unless set.
+    app.conf.broker_transport_options = {
+        "data_folder_in": folder,
+        "data_folder_out": folder,
+        "control_folder": os.path.join(folder, "control"),
+    }
 app.autodiscover_tasks()  # finds antom_django.tasks through INSTALLED_APPS, as in a user's project

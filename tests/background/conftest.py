@@ -122,21 +122,23 @@ class Background:
         self.recorder = Recorder(self.signal_log)
         self.processes: list[LoggedProcess] = []
         self.tickers: list[Ticker] = []
-        self._override: override_settings | None = None
         self.antom: dict[str, Any] = {}
         self.redis_used = False
         self._restore: list[Callable[[], object]] = []
+        self.recorder.connect()
+        self._restore.append(self.recorder.disconnect)
+        self.calls.install()
+        self._restore.append(self.calls.uninstall)
         self.configure(**FAST, NOTIFY_URL=f"{shop_url}/antom/notify/")
 
     # -- settings, for this process and the ones it starts ------------------------------------------------------
 
     def configure(self, **antom: Any) -> None:
         """Set ``ANTOM`` keys here and in every process started from now on."""
-        if self._override is not None:
-            self._override.disable()
         self.antom = {**settings.ANTOM, **self.antom, **antom}
-        self._override = override_settings(ANTOM=self.antom)
-        self._override.enable()
+        override = override_settings(ANTOM=self.antom)
+        override.enable()
+        self._restore.append(override.disable)
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {
@@ -190,11 +192,12 @@ class Background:
         ticker.start()
         self.tickers.append(ticker)
 
-    def stop(self) -> None:
+    def close(self) -> None:
+        """Stop every process and ticker; put the settings, the simulator and the signals back; empty the queue."""
         for ticker in self.tickers:
             ticker.stopped.set()
             ticker.join(timeout=10)
-        for process in self.processes:  # all at once: each one's warm shutdown takes a second or two
+        for process in self.processes:  # all at once: each one's warm shutdown takes about a second
             if process.process.poll() is None:
                 process.process.terminate()
         for process in self.processes:
@@ -203,8 +206,10 @@ class Background:
             except subprocess.TimeoutExpired:
                 process.process.kill()
             process.stop()
-        for restore in self._restore:
+        for restore in reversed(self._restore):
             restore()
+        if self.redis_used:
+            forget_queue(self.queue)
 
     def outputs(self) -> str:
         return "\n".join(
@@ -294,19 +299,11 @@ def background(
 ) -> Iterator[Background]:
     """The test's :class:`Background`; every process it started is stopped at the end, its output printed."""
     bg = Background(antom_sandbox, shop_url, tmp_path)
-    bg.recorder.connect()
-    bg.calls.install()
     try:
         yield bg
     finally:
-        bg.stop()
-        bg.calls.uninstall()
-        bg.recorder.disconnect()
-        if bg._override is not None:
-            bg._override.disable()
+        bg.close()
         print(bg.outputs())
-        if bg.redis_used:
-            forget_queue(bg.queue)
 
 
 @contextmanager

@@ -59,10 +59,10 @@ def test_the_automatic_capture_happens_once_with_two_workers_racing(
             assert delay < 5  # the next tick
         else:
             assert authorized.source in (Source.POLL, Source.SWEEP)  # no notification arrived
-            assert delay >= auto_capture - 0.01
+            assert delay >= auto_capture - 0.05  # capture_at is set a moment before the event
         assert capture.source in (Source.SYSTEM, Source.SWEEP)
         assert len(background.calls.about(payment, "capture")) == 1
-    assert all("antom_django.process_due" in worker.output() for worker in workers)
+    assert all(" succeeded in " in worker.output() for worker in workers), "a worker ran no task"
 
 
 def test_a_capture_answered_unknown_whose_notification_is_dropped_ends_succeeded(background: Background) -> None:

@@ -3,7 +3,9 @@
 Kombu's ``filesystem://`` transport keeps each message as a file in a folder shared by producers and consumers:
 no Redis, no database server, and it works with Celery's worker, embedded beat (``-B``) and the solo pool. It has
 no acknowledgement: a worker killed mid-task loses that message, which the background work does not mind (the
-due times live in the database, and beat sends the next tick a second later).
+due times live in the database, and beat sends the next tick a second later). Set its ``control_folder`` (the
+exchange table; ``control/`` in the working directory otherwise) beside ``data_folder_in``/``data_folder_out``
+(see :mod:`tests.celery_app`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import pytest
 from django.db import connection
 
 from antom_django.models import Payment, PaymentEvent, Source
+from tests.processes import ROOT
 
 from .conftest import Background
 
@@ -45,3 +48,5 @@ def test_a_worker_with_embedded_beat_on_the_filesystem_broker_polls_a_dropped_re
     assert "Sending due task antom-process-due" in output, output
     assert "database is locked" not in output, output
     assert "Traceback" not in output, output
+    assert {path.name for path in (folder / "control").iterdir()} >= {f"{background.queue}.exchange"}
+    assert not (ROOT / "control").exists(), "the transport wrote its exchange table in the working directory"
