@@ -56,6 +56,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.polling_site"
 
+from bench.database import create_and_migrate, drop_database  # noqa: E402
 from bench.targets import Target, report_targets  # noqa: E402
 
 TARGET_IN_FLIGHT = 500  # payments kept on the cadence, at least
@@ -326,43 +327,13 @@ TABLES = (
 
 def prepare_database() -> bool:
     """Create (if missing) and migrate the bench database, with the due-time log; True if this run created it."""
-    import django
-    import psycopg
-    from django.conf import settings
-
-    url = settings.DATABASES["default"]
-    created = False
-    try:
-        psycopg.connect(host=url["HOST"], port=url["PORT"] or 5432, user=url["USER"], dbname=url["NAME"]).close()
-    except psycopg.OperationalError:
-        created = True
-        with psycopg.connect(
-            host=url["HOST"], port=url["PORT"] or 5432, user=url["USER"], dbname="postgres", autocommit=True
-        ) as admin:
-            admin.execute(f'CREATE DATABASE "{url["NAME"]}"')
-    django.setup()
-    from django.core.management import call_command
+    created = create_and_migrate()
     from django.db import connection
 
-    call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
         cursor.execute(DUE_LOG)
     empty()
     return created
-
-
-def drop_database() -> None:
-    """Drop the bench database this run created, so `make test` leaves no database behind."""
-    import psycopg
-    from django.conf import settings
-    from django.db import connections
-
-    connections.close_all()
-    url = settings.DATABASES["default"]
-    with psycopg.connect(
-        host=url["HOST"], port=url["PORT"] or 5432, user=url["USER"], dbname="postgres", autocommit=True
-    ) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{url["NAME"]}" WITH (FORCE)')
 
 
 def empty() -> None:
