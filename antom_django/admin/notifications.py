@@ -59,6 +59,8 @@ class NotificationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "signature_verified",
         "client_id",
         "request_time",
+        "signed_path",
+        "signature",
         "remote_addr",
         "received_count",
         "created_at",

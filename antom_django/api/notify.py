@@ -38,12 +38,15 @@ class NotifyRejected(Exception):
 
 @dataclass(frozen=True, slots=True)
 class InboundNotification:
-    """A notification that passed every check: the body exactly as received (UTF-8 text) and parsed."""
+    """A notification that passed every check: the body exactly as received (UTF-8 text) and parsed, with
+    what the signature covered (kept so that a replay can verify it again)."""
 
     text: str
     data: dict[str, Any]
     client_id: str
     request_time: str
+    signature: str
+    path: str
 
     @property
     def notify_type(self) -> str:
@@ -183,7 +186,14 @@ def verify_request(request: HttpRequest) -> InboundNotification:
     client_id, request_time, signature = check_headers(request)
     verify_signature(request, client_id, request_time, body, signature)
     text, data = parse_body(body)
-    return InboundNotification(text=text, data=data, client_id=client_id, request_time=request_time)
+    return InboundNotification(
+        text=text,
+        data=data,
+        client_id=client_id,
+        request_time=request_time,
+        signature=signature,
+        path=request.path,
+    )
 
 
 def peek_body(request: HttpRequest) -> bytes:

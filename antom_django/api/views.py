@@ -316,6 +316,8 @@ class NotifyView(NonAtomicAPIView):
             inbound.data,
             client_id=inbound.client_id,
             request_time=inbound.request_time,
+            signature=inbound.signature,
+            signed_path=inbound.path,
             remote_addr=remote_addr(raw_request),
         )
         if result.acknowledge:

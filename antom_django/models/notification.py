@@ -28,6 +28,20 @@ class Notification(models.Model):
     client_id = models.CharField(max_length=128, blank=True, default="", help_text="client-id header.")
     request_time = models.CharField(max_length=64, blank=True, default="", help_text="request-time header, as sent.")
     signature_verified = models.BooleanField(default=False, help_text="The signature verified with Antom's key.")
+    # Kept so a replay can verify the RSA signature again: it covers "POST <signed_path>\n<client_id>.<request_time>.<body>".
+    # A database default, so rows stored before these columns existed read as "" (no signature: not replayable).
+    signature = models.TextField(
+        blank=True,
+        default="",
+        db_default="",
+        help_text="signature header, as sent (verified notifications only; empty on rows stored before 0009).",
+    )
+    signed_path = models.TextField(
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The request path the signature covered (request.path, with any SCRIPT_NAME).",
+    )
     outcome = models.CharField(
         max_length=20,
         choices=Outcome.choices,

@@ -51,6 +51,12 @@ _REPEAT = Upsert(
             "outcome",
             f"CASE WHEN {{table}}.outcome = '{Outcome.ERROR}' THEN '{Outcome.RECEIVED}' ELSE {{table}}.outcome END",
         ),
+        # A row stored before signatures were kept (migration 0009) takes this delivery's verified signature and
+        # what it covered, all four together, so a replay can verify it; a row that has one keeps its own.
+        *(
+            (name, f"CASE WHEN {{table}}.signature = '' THEN EXCLUDED.{name} ELSE {{table}}.{name} END")
+            for name in ("signature", "signed_path", "client_id", "request_time")
+        ),
     ),
     returning=("outcome", "received_count"),
     announce_when=f"{{table}}.outcome = '{Outcome.RECEIVED}'",
@@ -96,6 +102,8 @@ def store(
     *,
     client_id: str = "",
     request_time: str = "",
+    signature: str = "",
+    signed_path: str = "",
     remote_addr: str | None = None,
     announce: bool = False,
 ) -> Notification:
@@ -104,7 +112,9 @@ def store(
 
     The returned instance is not read back: it has this delivery's values, and the stored row's primary key,
     outcome (a repeat of a handled message is not ``RECEIVED``) and ``received_count``. ``announce`` tells queue workers
-    listening on PostgreSQL that the row is there to apply, in the same statement.
+    listening on PostgreSQL that the row is there to apply, in the same statement. ``signature`` (the header) and
+    ``signed_path`` are kept, untruncated, with ``client_id`` and ``request_time`` so that a replay can verify the
+    RSA signature again (:mod:`.replay`).
     """
     notify_type = data.get("notifyType")
     now = timezone.now()
@@ -114,6 +124,8 @@ def store(
         "notify_type": notify_type[:32] if isinstance(notify_type, str) and notify_type.isprintable() else "",
         "client_id": client_id[:128],
         "request_time": request_time[:64],
+        "signature": signature,
+        "signed_path": signed_path,
         "signature_verified": True,
         "outcome": Outcome.RECEIVED,
         "error": "",
@@ -136,10 +148,13 @@ def receive(
     *,
     client_id: str = "",
     request_time: str = "",
+    signature: str = "",
+    signed_path: str = "",
     remote_addr: str | None = None,
 ) -> Intake:
     """Take one verified notification (its raw body and that body parsed): store it, then apply it now
-    (``NOTIFY_APPLY = "inline"``) or leave it for a worker (``"queue"``).
+    (``NOTIFY_APPLY = "inline"``) or leave it for a worker (``"queue"``). ``signature`` and ``signed_path``
+    (the header and the request path it covered) are stored for a later replay's check.
 
     A delivery of bytes already stored is counted on their row; if that row is still to be applied
     (``RECEIVED``, or ``ERROR`` and so asked for again) it is applied afresh inline, or left for a worker.
@@ -152,7 +167,14 @@ def receive(
     queued = queue_mode()
     try:
         notification = store(
-            body, data, client_id=client_id, request_time=request_time, remote_addr=remote_addr, announce=queued
+            body,
+            data,
+            client_id=client_id,
+            request_time=request_time,
+            signature=signature,
+            signed_path=signed_path,
+            remote_addr=remote_addr,
+            announce=queued,
         )
     except DatabaseError as exc:
         logger.exception("antom notify: cannot store the notification; Antom will retry")

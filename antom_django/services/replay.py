@@ -1,14 +1,18 @@
-"""Replaying a stored notification (the admin's "replay"): check again what can be checked, then apply it.
+"""Replaying a stored notification (the admin's "replay"): verify it again, then apply it by the normal path.
 
-What is checked again: the row was verified on arrival, it came with this merchant's client id, and its body is
-still the bytes that were verified (their SHA-256 is the stored ``fingerprint``). The RSA signature itself cannot
-be checked again: the ``signature`` header (and the path it covered) are not stored.
+What is checked again: the row was verified on arrival, it came with this merchant's client id, its body is
+still the bytes that were verified (their SHA-256 is the stored ``fingerprint``), and the RSA signature stored
+with it verifies with Antom's public key over ``POST <signed_path>\n<client-id>.<request-time>.<body>``, as the
+notify view verified it. A row stored before the signature was kept (migration 0009) cannot be verified and is
+not replayed; "Sync with Antom" on its payment asks Antom for the same facts instead.
 """
 
 from __future__ import annotations
 
 from django.utils.crypto import constant_time_compare
 
+from ..client.errors import ConfigurationError, SignatureError
+from ..client.signing import Verifier
 from ..conf import antom_settings
 from ..exceptions import PaymentError
 from ..models import Notification
@@ -18,6 +22,9 @@ Outcome = Notification.Outcome
 
 REPLAYABLE = (Outcome.RECEIVED, Outcome.ERROR, Outcome.UNKNOWN_PAYMENT)
 """Outcomes worth applying again: not applied yet, failed, or about a payment that may exist now."""
+
+SIGNED_METHOD = "POST"
+"""The method every stored notification came with (``notify/`` takes POST only), as its signature covers it."""
 
 
 class NotReplayable(PaymentError):
@@ -35,10 +42,36 @@ def check_stored(notification: Notification) -> None:
         raise NotReplayable("it has no fingerprint, so its body cannot be shown to be the bytes that were verified")
     if not constant_time_compare(fingerprint(notification.body), notification.fingerprint):
         raise NotReplayable("its body changed since it was verified (the SHA-256 differs from the fingerprint)")
+    verify_signature(notification)
+
+
+def verify_signature(notification: Notification) -> None:
+    """Verify the stored signature again with the configured Antom public key (the notify view's check)."""
+    if not notification.signature:
+        raise NotReplayable(
+            "its signature was not stored (it arrived before migration 0009), so it cannot be verified again; "
+            "use Sync with Antom on its payment instead"
+        )
+    try:
+        key = antom_settings.antom_public_key
+    except ConfigurationError:
+        raise NotReplayable("ANTOM_PUBLIC_KEY is not configured, so its signature cannot be verified") from None
+    try:
+        Verifier(key).verify_header(
+            SIGNED_METHOD,
+            notification.signed_path,
+            notification.client_id,
+            notification.request_time,
+            notification.body.encode(),
+            notification.signature,
+        )
+    except SignatureError as exc:
+        raise NotReplayable(f"its stored signature fails verification: {exc.message}") from None
 
 
 def replay_notification(notification: Notification) -> Intake:
-    """Check the stored notification again, then apply it by the normal path (the notify view's).
+    """Check the stored notification again (its signature verified anew), then apply it by the normal path
+    (the notify view's).
 
     Only a notification not applied yet, failed (ERROR) or about a payment unknown at the time can be replayed;
     applied ones, duplicates, and those held for review or ignored would change nothing.
@@ -52,5 +85,6 @@ def replay_notification(notification: Notification) -> Intake:
     )
     if not reopened:
         raise NotReplayable("it was applied meanwhile")
-    notification.refresh_from_db()
+    # Not read again: what is applied is the instance whose body and signature were just verified.
+    notification.outcome, notification.error = Outcome.RECEIVED, ""
     return apply(notification)

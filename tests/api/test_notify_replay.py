@@ -225,3 +225,25 @@ def test_a_resend_while_a_worker_fails_the_row_is_applied_by_the_next_run(monkey
         assert apply_pending_notifications() == Counter({Outcome.APPLIED: 1})
     stored = Notification.objects.get()
     assert (stored.outcome, stored.received_count) == (Outcome.APPLIED, 2)
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_the_first_deliverys_signature_and_path_are_kept_for_a_replays_check(
+    mode: str, pending_payment: Payment
+) -> None:
+    """The signature header and the path it covered are stored with the client id and request-time it signed;
+    a resend (signed anew, another request-time) is counted on the row without mixing its values in."""
+    body = encode(fixture("notifyPayment_success"))
+    first = signed_headers(body, request_time="1")
+    with override_settings(ANTOM={**MODES[mode], "NOTIFY_TIME_TOLERANCE": 10**10}):
+        assert_ack(Client().post(NOTIFY_PATH, data=body, content_type="application/json", headers=first))
+        assert_ack(post_notification(Client(), body))
+        drain(mode)
+    stored = Notification.objects.get()
+    assert (stored.signature, stored.signed_path, stored.client_id, stored.request_time, stored.received_count) == (
+        first["signature"],
+        NOTIFY_PATH,
+        first["client-id"],
+        "1",
+        2,
+    )
