@@ -21,17 +21,13 @@ from django.utils import timezone
 
 from antom_django.models import Notification, Payment
 from antom_django.sandbox import SandboxServer
-from tests.reconcile.test_browser import CHROMEDRIVER, CHROMIUM, a_day_of_business, browser, sold
+from tests.browser import needs_chromium
+from tests.reconcile.test_browser import a_day_of_business, browser, sold
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 LIST = "/admin/antom_django/payment/"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()), reason="needs chromium and chromedriver"
-    ),
-]
+pytestmark = needs_chromium
 __all__ = ["browser"]  # the fixture
 
 

@@ -7,7 +7,6 @@ directory, so an ordinary run leaves the tree as it was.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -24,41 +23,20 @@ from antom_django.client import Amount
 from antom_django.models import Capture, Notification, Payment
 from antom_django.sandbox import SandboxServer
 from tests.api.test_unknown_outcomes import fault
+from tests.browser import needs_chromium, start_chromium
 
 from .helpers import SAMPLE_DAY, SAMPLES, capture, payment, refund
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "admin-reconcile.png"
 URL = "/admin/antom_django/payment/reconcile/"
 P = Payment.Status
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()), reason="needs chromium and chromedriver"
-    ),
-]
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--window-size=1400,1000",
-        "--hide-scrollbars",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = start_chromium("--window-size=1400,1000", "--hide-scrollbars")
     yield driver
     driver.quit()
 

@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections.abc import Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from antom_django.client import Amount, AntomClient
 from antom_django.sandbox import SandboxServer
+from tests.browser import needs_chromium, start_chromium, wait_until
 
 from .conftest import create_session
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()), reason="needs chromium and chromedriver"
-    ),
-]
+pytestmark = needs_chromium
 
 SHOP_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>shop</title></head>
@@ -69,29 +60,9 @@ def shop(tmp_path_factory: pytest.TempPathFactory, antom_sandbox_server: Sandbox
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from selenium import webdriver  # noqa: PLC0415
-    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_script_timeout(20)
+    driver = start_chromium(script_timeout=20)
     yield driver
     driver.quit()
-
-
-def wait_until(driver: Any, condition: Any, timeout: float = 10) -> Any:
-    from selenium.webdriver.support.ui import WebDriverWait  # noqa: PLC0415
-
-    return WebDriverWait(driver, timeout).until(condition)
 
 
 def events(driver: Any) -> list[dict[str, Any]]:
