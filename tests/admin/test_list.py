@@ -3,6 +3,7 @@ constant number of queries per page."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -182,3 +183,13 @@ def test_each_filter_reads_the_page_through_an_index(viewer: Client, query: str)
         cursor.execute("EXPLAIN " + page)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Seq Scan on antom_django_payment" not in plan, plan
+
+
+def test_the_list_links_to_reconciliation_for_those_who_may_reconcile(
+    viewer: Client, login: Callable[..., Client]
+) -> None:
+    link = '<a href="/admin/antom_django/payment/reconcile/" class="viewlink">Reconciliation</a>'
+    assert link not in viewer.get(LIST).content.decode()
+    reconciler = login("reconcile_payment")
+    assert link in reconciler.get(LIST).content.decode()
+    assert reconciler.get("/admin/antom_django/payment/reconcile/").status_code == 200
