@@ -177,6 +177,26 @@ RESOLUTIONS: dict[str, Resolution] = {
 }
 
 
+def retryable(differences: list[Difference]) -> dict[str, tuple[str, int]]:
+    """The differences a retry settles safely, by subject: a capture or refund whose outcome is still unknown
+    here (PENDING, as read now) and of which Antom has no record. Sent again with its own request id, Antom
+    answers it idempotently. Maps the subject to its resolution and the row's primary key (two queries)."""
+    wanted: dict[str, set[str]] = {"capture": set(), "refund": set()}
+    for d in differences:
+        noun, _, request_id = d.subject.partition(" ")
+        if d.kind == Kind.MISSING_AT_ANTOM and noun in wanted:
+            wanted[noun].add(request_id)
+    found: dict[str, tuple[str, int]] = {}
+    for ledger in (Capture, Refund):
+        ids = wanted[ledger.noun]
+        if ids:
+            field = f"{ledger.noun}_request_id"
+            pending = ledger.objects.filter(**{f"{field}__in": ids}, status=ledger.Status.PENDING)
+            for request_id, pk in pending.values_list(field, "pk"):
+                found[f"{ledger.noun} {request_id}"] = (f"retry-{ledger.noun}", pk)
+    return found
+
+
 # -- the views ------------------------------------------------------------------------------------------------
 
 
@@ -272,10 +292,11 @@ class ReconcileViews:
             return None
         differences = [Difference.from_dict(d) for d in stored["differences"]]
         counts = [(KIND_LABELS[Kind(kind)], n) for kind, n in stored["counts"].items()]
+        retries = retryable(differences)
         return {
             **stored,
             "counts": counts,
-            "rows": [(d, self.payment_url(d.payment_pk)) for d in differences],
+            "rows": [(d, self.payment_url(d.payment_pk), retries.get(d.subject)) for d in differences],
         }
 
     def _last_report(self, request: HttpRequest) -> dict[str, Any] | None:
