@@ -29,9 +29,10 @@ demo: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check antom_django tests bench scripts
+	$(VENV)/bin/ruff format --check antom_django tests bench scripts example_project
 	DJANGO_SETTINGS_MODULE=tests.settings $(VENV)/bin/mypy antom_django
 	$(PY) manage.py makemigrations --check --dry-run
+	DATABASE_URL=sqlite://:memory: $(PY) example_project/manage.py makemigrations --check --dry-run --skip-checks
 	$(PY) manage.py check --fail-level WARNING
 
 test: lint bench-smoke test-postgres test-sqlite

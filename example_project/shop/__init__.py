@@ -1,0 +1,1 @@
+"""The example shop: products, buy-now orders, the Antom checkout and the order's life from antom_django's signals."""
