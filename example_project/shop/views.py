@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from antom_django.models import Payment
@@ -50,12 +51,14 @@ def orders(request: HttpRequest) -> HttpResponse:
     return redirect("checkout", number=order.number)
 
 
+@never_cache
 @require_GET
 def order_detail(request: HttpRequest, number: str) -> HttpResponse:
     order = get_object_or_404(orders_for(request).select_related("product"), number=number)
     return render(request, "shop/order.html", {"order": order, "payment": latest_payment(order)})
 
 
+@never_cache  # the back button after paying shows the order as it is now, not a pay button
 @require_GET
 def checkout(request: HttpRequest, number: str) -> HttpResponse:
     order = get_object_or_404(orders_for(request).select_related("product"), number=number)
@@ -70,6 +73,7 @@ def checkout(request: HttpRequest, number: str) -> HttpResponse:
     )
 
 
+@never_cache
 @require_GET
 def result(request: HttpRequest) -> HttpResponse:
     """``REDIRECT_URL``: the outcome of the order's latest payment (``?order=<number>``, the adapter's default)."""

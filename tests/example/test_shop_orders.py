@@ -68,8 +68,10 @@ def test_a_logged_in_buyers_order_is_theirs(kettle: Product, buyer: Client) -> N
 def test_the_checkout_page_loads_the_configured_sdk_and_has_the_hooks(kettle: Product, buyer: Client) -> None:
     order = buy(buyer)
 
-    page = buyer.get(f"/checkout/{order.number}/").content.decode()
+    response = buyer.get(f"/checkout/{order.number}/")
+    page = response.content.decode()
 
+    assert "no-store" in response["Cache-Control"]  # the back button after paying asks the server again
     assert '<script src="http://sdk.invalid/ams-checkout.js"></script>' in page
     assert 'id="order-total">SGD 42.00<' in page
     for hook in (

@@ -334,5 +334,8 @@
   });
   collectAddress.addEventListener("change", reset);
   window.addEventListener("pagehide", release);
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) window.location.reload(); // back from the result page: show the order as it is now
+  });
   reset();
 })();
