@@ -13,6 +13,8 @@ OWN_PROCESS = "shop" in settings.INSTALLED_APPS
 collect_ignore_glob = ["test_own_process.py"] if OWN_PROCESS else ["test_shop_*.py"]
 
 if OWN_PROCESS:
+    from pathlib import Path
+
     from django.test import Client
 
     from shop.models import Order, Product
@@ -37,3 +39,9 @@ if OWN_PROCESS:
         """The simulator, with its notifications dropped: the tests learn results by inquiry (sync_payment)."""
         antom_sandbox.set_faults(notify_drop=-1)
         yield antom_sandbox
+
+    def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+        """Remove the order-lock file antom_django keeps beside a SQLite test database (the database is gone)."""
+        database = settings.DATABASES["default"]
+        if database["ENGINE"] == "django.db.backends.sqlite3":
+            Path(f"{database['TEST']['NAME']}.antom-locks").unlink(missing_ok=True)
