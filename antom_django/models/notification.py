@@ -96,6 +96,13 @@ class Notification(models.Model):
                 name="antom_notif_pending_idx",
             ),
             models.Index(fields=["id"], condition=models.Q(outcome="REJECTED"), name="antom_notif_rejected_idx"),
+            # The admin's outcome filter and the reconciliation page ask for these (rare) outcomes newest first;
+            # no row is inserted with one, so storing a notification costs nothing more.
+            models.Index(
+                fields=["outcome", "created_at"],
+                condition=models.Q(outcome__in=["UNKNOWN_PAYMENT", "NEEDS_REVIEW", "IGNORED", "DUPLICATE"]),
+                name="antom_notif_outcome_idx",
+            ),
         ]
         # The fingerprint's unique index is what a replay collides with (INSERT … ON CONFLICT): a message
         # sent again and again is one row and a count. NULL (rejected and older rows) never collides.
