@@ -53,11 +53,13 @@ bench: $(VENV)/.installed
 	$(PY) bench/signing.py
 	$(PY) bench/notify_throughput.py
 	$(PY) bench/polling.py
+	$(PY) bench/admin_list.py
 
 bench-smoke: $(VENV)/.installed
 	$(PY) bench/signing.py --smoke
 	$(PY) bench/notify_throughput.py --smoke
 	$(PY) bench/polling.py --smoke
+	$(PY) bench/admin_list.py --smoke
 
 clean:
 	rm -rf $(VENV) .venv-django* build *.egg-info tests/test.sqlite3 tests/test_test.sqlite3
