@@ -13,7 +13,7 @@ TEST_SQLITE_URL ?= sqlite:///$(CURDIR)/tests/test.sqlite3
 NEWEST_DJANGO ?= 6.1
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-postgres test-sqlite test-newest lint bench bench-smoke install clean
+.PHONY: demo test test-postgres test-sqlite test-newest lint bench bench-smoke chaos install clean
 
 $(VENV)/.installed: pyproject.toml constraints/django-$(DJANGO).txt
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,11 @@ bench-smoke: $(VENV)/.installed
 	$(PY) bench/notify_throughput.py --smoke
 	$(PY) bench/polling.py --smoke
 	$(PY) bench/admin_list.py --smoke
+	$(PY) bench/chaos.py --smoke
+
+# The chaos suite's full run (2,000 payments under injected faults, ~15 minutes): fails on any violation.
+chaos: $(VENV)/.installed
+	$(PY) bench/chaos.py
 
 clean:
 	rm -rf $(VENV) .venv-django* build *.egg-info tests/test.sqlite3 tests/test_test.sqlite3
