@@ -636,11 +636,17 @@ def local_state() -> dict[str, Any]:
     ):
         state[p.payment_request_id] = {"payment": p, "captures": [], "refunds": [], "events": []}
     by_pk = {s["payment"].pk: s for s in state.values()}
-    for c in Capture.objects.only("payment_id", "capture_request_id", "amount", "status"):
+    for c in Capture.objects.only(
+        "payment_id", "capture_request_id", "amount", "status", "result_code", "source", "updated_at"
+    ):
         by_pk[c.payment_id]["captures"].append(c)
-    for r in Refund.objects.only("payment_id", "refund_request_id", "amount", "status"):
+    for r in Refund.objects.only(
+        "payment_id", "refund_request_id", "amount", "status", "result_code", "source", "updated_at"
+    ):
         by_pk[r.payment_id]["refunds"].append(r)
-    for e in PaymentEvent.objects.only("payment_id", "kind", "to_status", "source", "created_at").order_by("pk"):
+    for e in PaymentEvent.objects.only("payment_id", "kind", "to_status", "source", "created_at", "detail").order_by(
+        "pk"
+    ):
         by_pk[e.payment_id]["events"].append(e)
     return state
 
@@ -654,7 +660,9 @@ def unsettled(state: dict[str, Any], truth: dict[str, Any]) -> int:
     for request_id, s in state.items():
         p = s["payment"]
         t = by_request.get(request_id)
-        pending_rows = any(r.status == "PENDING" for r in s["captures"] + s["refunds"])
+        pending_rows = any(r.status == "PENDING" for r in s["captures"] + s["refunds"]) or (
+            t is not None and any(o["status"] == "PROCESSING" for o in t["ledger"])
+        )
         if p.status in PAYMENT_PENDING or pending_rows or (t is not None and expected_status(t) != p.status):
             n += 1
     return n
@@ -700,6 +708,10 @@ def killed_in_window(events: list[Any], kills: list[float]) -> Counter[str]:
     return expected_signals(excusable, after=[e for e in events if e not in excusable])
 
 
+def timeline(events: list[Any]) -> str:
+    return ", ".join(f"{e.kind} {e.to_status} {e.source} {e.created_at:%H:%M:%S.%f} {e.detail}" for e in events)
+
+
 def check(report: Report, state: dict[str, Any], truth: dict[str, Any], signal_log: Path, kills: list[float]) -> None:
     """Every payment against the simulator's records, the money, the requests and the signals."""
     from tests.background.recorder import read
@@ -737,7 +749,9 @@ def check(report: Report, state: dict[str, Any], truth: dict[str, Any], signal_l
             elif (LEDGER_STATUS[o["status"]], o["amount"]) != (row.status, row.amount):
                 report.violate(
                     "capture or refund differs from the simulator",
-                    f"{request_id} {o['requestId']}: ours {row.status} {row.amount}, Antom's {o['status']} {o['amount']}",
+                    f"{request_id} {o['requestId']}: ours {row.status} {row.amount} {row.result_code} "
+                    f"({row.source}, {row.updated_at:%H:%M:%S.%f}), Antom's {o['status']} {o['amount']}; timeline "
+                    + timeline(s["events"]),
                 )
         theirs = {o["requestId"] for o in t["ledger"]}
         for rid, row in ours.items():
@@ -774,8 +788,7 @@ def check(report: Report, state: dict[str, Any], truth: dict[str, Any], signal_l
         if extra or (missing and missing - killed_in_window(s["events"], kills)):
             report.violate(
                 "signals differ from the timeline's transitions",
-                f"{request_id}: expected {dict(want_signals)}, recorded {dict(got)}; timeline "
-                + ", ".join(f"{e.kind} {e.to_status} {e.source} {e.created_at:%H:%M:%S.%f}" for e in s["events"]),
+                f"{request_id}: expected {dict(want_signals)}, recorded {dict(got)}; timeline " + timeline(s["events"]),
             )
         elif missing:
             lost += sum(missing.values())
@@ -845,12 +858,17 @@ def main() -> int:
     parser.add_argument("--payments", type=int, help="payments to make (default: 2000, smoke 40)")
     parser.add_argument("--seed", type=int, default=20261126)
     parser.add_argument("--notify-apply", choices=("inline", "queue"), default="inline")
+    parser.add_argument("--mix", help="card weights instead of the default mix, e.g. captures-fail=1,approved=1")
     parser.add_argument("--serve-simulator", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_simulator:
         serve_simulator(args.seed)
         return 0
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.chaos_site"
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop what the run started, drop its database
+    if args.mix:
+        weights = dict(item.split("=") for item in args.mix.split(","))
+        CARDS[:] = [(n, c, float(weights[n])) for n, c, _ in CARDS if n in weights]
     mode = MODES["smoke" if args.smoke else "full"]
     payments = args.payments or mode.payments
     started = time.monotonic()
@@ -946,17 +964,20 @@ def run(
     settle_started = time.monotonic()
     from django.db import connections
 
+    kills = [k for _, k in killer.kills]
     while True:
-        truth = requests.get(f"{sim_url}/chaos/truth", timeout=60).json()
+        # Ours first, then the simulator's (which moves first) and the signals: a pair read the other way round
+        # could show our news of a moment the simulator's older answer does not know yet.
         state = local_state()
+        truth = requests.get(f"{sim_url}/chaos/truth", timeout=60).json()
+        report = Report()
+        check(report, state, truth, Path(env["ANTOM_TEST_SIGNALS"]), kills)
         left = unsettled(state, truth)
-        if left == 0 or time.monotonic() - settle_started > mode.settle_timeout:
+        if (left == 0 and not report.violations) or time.monotonic() - settle_started > mode.settle_timeout:
             break
         connections.close_all()
         time.sleep(2.0)
     settle_seconds = time.monotonic() - settle_started
-    report = Report()
-    check(report, state, truth, Path(env["ANTOM_TEST_SIGNALS"]), [k for _, k in killer.kills])
     code, reconcile_output = reconcile(env, since)
     summarize(report, outcomes, flow, truth, killer, left, code)
     report.add("Time (s)", "flow", f"{flow_seconds:.0f}")
