@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shop.payments import ShopAdapter
-
 from bench.chaos_plan import AUTO_LATER, AUTO_NOW, LATER_SECONDS, capture_plan
+from shop.payments import ShopAdapter
 
 
 class ChaosAdapter(ShopAdapter):
