@@ -13,7 +13,7 @@ TEST_SQLITE_URL ?= sqlite:///$(CURDIR)/tests/test.sqlite3
 NEWEST_DJANGO ?= 6.1
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-postgres test-sqlite test-newest lint bench bench-smoke chaos install clean
+.PHONY: demo demo-check test test-postgres test-sqlite test-newest lint bench bench-smoke chaos install clean
 
 $(VENV)/.installed: pyproject.toml constraints/django-$(DJANGO).txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,14 @@ $(VENV)/.installed: pyproject.toml constraints/django-$(DJANGO).txt
 
 install: $(VENV)/.installed
 
+# The example shop with the simulator and the worker until Ctrl-C (with CI set: the scripted purchase, then exit).
 demo: $(VENV)/.installed
 	$(PY) scripts/demo.py
+
+# One scripted purchase through the running demo's pages, then everything stopped (SQLite + filesystem broker
+# unless DATABASE_URL / CELERY_BROKER_URL say otherwise).
+demo-check: $(VENV)/.installed
+	$(PY) scripts/demo.py --check
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
@@ -35,7 +41,7 @@ lint: $(VENV)/.installed
 	DATABASE_URL=sqlite://:memory: $(PY) example_project/manage.py makemigrations --check --dry-run --skip-checks
 	$(PY) manage.py check --fail-level WARNING
 
-test: lint bench-smoke test-postgres test-sqlite
+test: lint bench-smoke test-postgres test-sqlite demo-check
 
 # Each run deselects the other database's tests (-m), so that none is skipped (CI fails skips).
 test-postgres: $(VENV)/.installed
