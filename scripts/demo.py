@@ -76,7 +76,7 @@ class Config:
 
     def env(self) -> dict[str, str]:
         """The environment of every process: the same settings for the simulator, the shop and the worker."""
-        env = {key: value for key, value in os.environ.items() if not key.startswith("ANTOM_TEST_")}
+        env = dict(os.environ)
         env.update(
             DJANGO_SETTINGS_MODULE="shopsite.settings",  # whatever the caller's (pytest sets its own)
             SHOP_URL=self.shop_url,
@@ -127,8 +127,8 @@ def port_from_env(name: str) -> int | None:
     return int(value)
 
 
-def preflight(config: Config) -> None:
-    """What would otherwise fail later and less clearly: missing packages, taken ports."""
+def check_packages(config: Config) -> None:
+    """The example's packages, named, rather than an ImportError in one of the processes."""
     needed = {"celery": "celery", "dj_database_url": "dj-database-url", "requests": "requests"}
     if config.database_url.startswith(("postgres", "pgsql")):
         needed["psycopg"] = "psycopg[binary]"
@@ -140,16 +140,20 @@ def preflight(config: Config) -> None:
             f"missing in {sys.executable}: {', '.join(missing)}. `make demo` installs them into .venv/; "
             "by hand: pip install -e '.[test]'"
         )
+
+
+def check_ports(config: Config) -> None:
+    """A taken port, named with the way to change it, before anything starts."""
     if config.shop_port == config.sandbox_port:
         raise DemoError(f"the shop and the simulator can not share port {config.shop_port}")
-    for port, what, knob in (
-        (config.shop_port, "the shop's", "DEMO_PORT"),
-        (config.sandbox_port, "the simulator's", "SANDBOX_PORT"),
+    for port, what, variable, flag in (
+        (config.shop_port, "the shop's", "DEMO_PORT", "--port"),
+        (config.sandbox_port, "the simulator's", "SANDBOX_PORT", "--sandbox-port"),
     ):
         if port_taken(HOST, port):
             raise DemoError(
-                f"port {port} ({what}) is taken on {HOST}: stop what listens there, or pick another one, "
-                f"e.g. `make demo {knob}={port + 1}` (or `scripts/demo.py --{'port' if knob == 'DEMO_PORT' else 'sandbox-port'} {port + 1}`)"
+                f"port {port} ({what}) is taken on {HOST}: stop what listens there, or choose another one, "
+                f"e.g. `make demo {variable}={port + 1}` (or `scripts/demo.py {flag} {port + 1}`)"
             )
 
 
@@ -187,7 +191,7 @@ class Demo:
 
     def __init__(self, config: Config, output: Output) -> None:
         self.config, self.output = config, output
-        self.runner = Runner(output)
+        self.runner = Runner()
         self.signals = Signals(self.runner)
         self.runner.checkpoint = self.signals.check
         self.stream = None if config.check else output.line  # --check shows the logs only when a step fails
@@ -330,8 +334,9 @@ def main(argv: list[str]) -> int:
     output = Output()
     try:
         config = parse(argv)
-        preflight(config)
+        check_packages(config)
         with one_run_at_a_time(config):
+            check_ports(config)
             demo = Demo(config, output)
             code = demo.run()
     except DemoError as exc:

@@ -93,10 +93,11 @@ class Purchase:
     ) -> None:
         self.shop, self.gateway, self.admin = shop_url.rstrip("/"), gateway_url.rstrip("/"), admin
         self.say, self.checkpoint = say, checkpoint
-        self.buyer = requests.Session()
-        self.staff = requests.Session()
-        self.number = ""
-        self.step = ""
+        self.buyer, self.staff = local_session(), local_session()
+        self.number = self.step = self.total = ""
+        self.buy_form: dict[str, Any] = {}
+        self.pay_data: dict[str, str] = {}
+        self.session_id = self.request_id = self.payment_url = self.capture_url = ""
 
     def run(self) -> None:
         steps: list[tuple[str, Callable[[], str]]] = [
@@ -127,8 +128,7 @@ class Purchase:
     # -- the buyer --------------------------------------------------------------------------------------------
 
     def get(self, session: requests.Session, path: str, **kwargs: Any) -> requests.Response:
-        response = session.get(urljoin(self.shop + "/", path.lstrip("/")), timeout=TIMEOUT, **kwargs)
-        return response
+        return session.get(urljoin(self.shop + "/", path.lstrip("/")), timeout=TIMEOUT, **kwargs)
 
     def post(self, session: requests.Session, path: str, **kwargs: Any) -> requests.Response:
         headers = {"Origin": self.shop, **kwargs.pop("headers", {})}  # as a browser sends it
@@ -154,9 +154,10 @@ class Purchase:
 
     def checkout(self) -> str:
         page = ok(self.get(self.buyer, f"/checkout/{self.number}/"))
-        self.pay_data = page.ids.get("checkout")
-        if self.pay_data is None:
+        pay = page.ids.get("checkout")
+        if pay is None:
             raise StepFailed("the order is not payable (no #checkout)")
+        self.pay_data = pay
         self.total = page.text("order-total")
         page.attr("pay-button", "id")
         sdk = next((src for src in page.scripts if "ams-checkout" in src), "")
@@ -182,7 +183,7 @@ class Purchase:
     def pay(self) -> str:
         expiry = f"12/{(date.today().year + 3) % 100:02d}"
         url = f"{self.gateway}/checkout/{self.session_id}/pay"
-        response = requests.post(url, json={"cardNumber": CARD, "expiry": expiry, "cvv": "123"}, timeout=TIMEOUT)
+        response = self.buyer.post(url, json={"cardNumber": CARD, "expiry": expiry, "cvv": "123"}, timeout=TIMEOUT)
         body = response.json()
         if response.status_code != 200 or body.get("status") != "SUCCESS":
             raise StepFailed(f"HTTP {response.status_code}: {body}")
@@ -214,7 +215,7 @@ class Purchase:
         def read() -> str:
             return ok(self.get(self.buyer, f"/orders/{self.number}/")).attr("order-status", "data-status")
 
-        return self.until(read, lambda status: status == wanted, f"the order to be {wanted!r}")
+        return str(self.until(read, lambda status: status == wanted, f"the order to be {wanted!r}"))
 
     # -- the staff --------------------------------------------------------------------------------------------
 
@@ -268,6 +269,13 @@ class Purchase:
                 raise StepFailed(f"waited {SETTLE:.0f} s for {what}; last seen {value!r}")
             self.checkpoint()
             time.sleep(0.5)
+
+
+def local_session() -> requests.Session:
+    """A browser of its own (cookies), talking to this machine's servers directly, never through a proxy."""
+    session = requests.Session()
+    session.trust_env = False
+    return session
 
 
 def ok(response: requests.Response) -> Page:

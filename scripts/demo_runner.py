@@ -110,15 +110,16 @@ class Child:
 class Runner:
     """The demo's children: started, waited for, streamed, and stopped together."""
 
-    def __init__(self, output: Output) -> None:
-        self.output = output
+    def __init__(self) -> None:
         self.children: list[Child] = []
         self.hurry = False
         self.checkpoint: Callable[[], None] = lambda: None
         """Called in every wait: raises :class:`Stop` once a stop signal arrived."""
 
-    def start(self, name: str, command: list[str], *, cwd: Path, env: dict[str, str], **kwargs: object) -> Child:
-        child = Child(name, command, cwd=cwd, env=env, **kwargs)  # type: ignore[arg-type]
+    def start(
+        self, name: str, command: list[str], *, cwd: Path, env: dict[str, str], markers: dict[str, str] | None = None
+    ) -> Child:
+        child = Child(name, command, cwd=cwd, env=env, markers=markers)
         self.children.append(child)
         return child
 
@@ -181,11 +182,15 @@ class Runner:
         return [child.name for child in self.children if child.group_alive()]
 
 
+LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+"""The demo's servers are on this machine: never through a proxy from the environment."""
+
+
 def http_ok(url: str) -> bool:
     """True once ``url`` answers 2xx or 3xx."""
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return 200 <= response.status < 400
+        with LOCAL.open(url, timeout=2) as response:
+            return 200 <= int(response.status) < 400
     except urllib.error.HTTPError as exc:
         return 200 <= exc.code < 400
     except (OSError, ValueError):
