@@ -37,12 +37,10 @@ class Output:
         prefix = f"{name:<7} |"
         if self.colour:
             prefix = f"\033[{COLOURS.get(name, '0')}m{prefix}\033[0m"
-        with self.lock:
-            sys.stdout.write(f"{prefix} {text}\n")
-            sys.stdout.flush()
+        self.say(f"{prefix} {text}")
 
     def say(self, text: str = "") -> None:
-        with self.lock:
+        with self.lock, contextlib.suppress(OSError):  # a closed terminal or pipe must not stop the stopping
             sys.stdout.write(text + "\n")
             sys.stdout.flush()
 
