@@ -28,8 +28,8 @@ install: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(PY) scripts/demo.py
 
-# One scripted purchase through the running demo's pages, then everything stopped (SQLite + filesystem broker
-# unless DATABASE_URL / CELERY_BROKER_URL say otherwise).
+# The same start, one scripted purchase through the shop's pages and the admin, then everything stopped
+# (SQLite + filesystem broker unless DATABASE_URL / CELERY_BROKER_URL say otherwise).
 demo-check: $(VENV)/.installed
 	$(PY) scripts/demo.py --check
 
