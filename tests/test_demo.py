@@ -30,6 +30,12 @@ DEMO = [sys.executable, "scripts/demo.py"]
 
 
 @pytest.fixture(scope="module")
+def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's keys for these runs: a developer's example_project/keys/ stays as it is."""
+    return tmp_path_factory.mktemp("demo-keys")
+
+
+@pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
     """A database of its own on the suite's PostgreSQL server (the demo migrates the shop's tables into it)."""
     s = connection.settings_dict
@@ -59,9 +65,9 @@ def forget_celery_queue() -> None:
         broker.close()
 
 
-def demo_env(database_url: str) -> dict[str, str]:
+def demo_env(database_url: str, keys_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "DEMO_PORT", "SANDBOX_PORT")}
-    env.update(DATABASE_URL=database_url, CELERY_BROKER_URL=BROKER_URL)
+    env.update(DATABASE_URL=database_url, CELERY_BROKER_URL=BROKER_URL, ANTOM_KEYS_DIR=str(keys_dir))
     return env
 
 
@@ -77,9 +83,9 @@ def assert_nothing_left(pids: dict[str, int]) -> None:
 
 
 @pytest.mark.postgres
-def test_check_on_postgres_and_redis(postgres_url: str) -> None:
+def test_check_on_postgres_and_redis(postgres_url: str, keys_dir: Path) -> None:
     done = subprocess.run(
-        [*DEMO, "--check"], cwd=ROOT, env=demo_env(postgres_url), capture_output=True, text=True, timeout=180
+        [*DEMO, "--check"], cwd=ROOT, env=demo_env(postgres_url, keys_dir), capture_output=True, text=True, timeout=180
     )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
@@ -135,8 +141,8 @@ class Running:
 
 
 @pytest.mark.postgres
-def test_ctrl_c_stops_everything(postgres_url: str) -> None:
-    demo = Running(demo_env(postgres_url))
+def test_ctrl_c_stops_everything(postgres_url: str, keys_dir: Path) -> None:
+    demo = Running(demo_env(postgres_url, keys_dir))
     try:
         demo.wait_for("The example shop is running", timeout=120)
         assert "password 'antom-demo'" in demo.output
@@ -147,8 +153,8 @@ def test_ctrl_c_stops_everything(postgres_url: str) -> None:
 
 
 @pytest.mark.postgres
-def test_sigterm_while_starting_stops_everything(postgres_url: str) -> None:
-    demo = Running(demo_env(postgres_url))
+def test_sigterm_while_starting_stops_everything(postgres_url: str, keys_dir: Path) -> None:
+    demo = Running(demo_env(postgres_url, keys_dir))
     try:
         demo.wait_for("started worker", timeout=120)  # the three are starting, none is up yet
         demo.process.terminate()
