@@ -178,7 +178,7 @@
         break;
       case "SDK_FORM_VERIFICATION_FAILED":
         say("Some card details are missing or invalid. Check them and try again.", "error");
-        if (mounted) ready();
+        if (mounted && collectingAddress()) ready(); // our own button submits again (else the component's)
         break;
       case "SDK_CREATEPAYMENT_PARAMETER_ERROR":
         release();
