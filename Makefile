@@ -68,7 +68,7 @@ bench-smoke: $(VENV)/.installed
 	$(PY) bench/admin_list.py --smoke
 	$(PY) bench/chaos.py --smoke
 
-# The chaos suite's full run (2,000 payments under injected faults, ~11 minutes): fails on any violation.
+# The chaos suite's full run (2,000 payments under injected faults, 11-18 minutes): fails on any violation.
 chaos: $(VENV)/.installed
 	$(PY) bench/chaos.py
 

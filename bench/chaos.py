@@ -376,7 +376,7 @@ def forget_queue(broker_url: str, queue: str) -> None:
 
     broker = redis.Redis.from_url(broker_url)
     try:
-        broker.delete(*broker.keys(f"{queue}*") or [queue])
+        broker.delete(*broker.keys(f"{queue}*") or [queue], f"_kombu.binding_permanent.{queue}")
         for tag, entry in broker.hgetall("unacked").items():
             if json.loads(entry)[2] == queue:
                 broker.hdel("unacked", tag)
