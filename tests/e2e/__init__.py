@@ -1,0 +1,1 @@
+"""Browser end-to-end tests of the example shop, deployed as real processes."""
