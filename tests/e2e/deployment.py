@@ -9,6 +9,7 @@ filesystem transport, the embedded default.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -17,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
@@ -134,23 +136,33 @@ class ShopDatabase:
 
 
 class Broker:
-    """The worker's broker; on Redis, the keys the run created are deleted after it (the queue, bindings)."""
+    """The worker's broker. On Redis the shop uses Celery's default queue, ``celery``: what the run left there
+    (that queue, its bindings, the worker's pidbox bindings, unacked messages) is removed after it, and nothing
+    else (the suite's own Celery tests use queues of their own in the same database)."""
 
     def __init__(self, postgres: bool) -> None:
         given = os.environ.get("ANTOM_TEST_BROKER_URL", "redis://127.0.0.1:6379/11")
         self.url = given if postgres and given.startswith("redis") else "filesystem://"
-        self._before: set[bytes] = set()
-
-    def open(self) -> None:
-        if self.url.startswith("redis"):
-            self._before = set(self._redis().keys("*"))
+        self.node = f"shop-e2e-{uuid.uuid4().hex[:8]}"
+        """The worker's node name (``-n``), found in its pidbox bindings."""
 
     def close(self) -> None:
-        if self.url.startswith("redis"):
-            redis = self._redis()
-            new = [key for key in redis.keys("*") if key not in self._before]
-            if new:
-                redis.delete(*new)
+        if not self.url.startswith("redis"):
+            return
+        redis = self._redis()
+        redis.delete(*redis.keys("celery\x06\x16*"), "celery", "_kombu.binding.celery")
+        redis.delete("_kombu.binding_permanent.celery")
+        for binding in redis.keys("_kombu.binding.*") + redis.keys("_kombu.binding_permanent.*"):
+            for member in redis.smembers(binding):
+                if self.node.encode() in member:
+                    redis.srem(binding, member)
+        for exchange in redis.zrange("_kombu.binding_deadlines", 0, -1):  # Kombu's expiring tables, now empty
+            if not redis.exists(b"_kombu.binding." + exchange):
+                redis.zrem("_kombu.binding_deadlines", exchange)
+        for tag, entry in redis.hgetall("unacked").items():
+            if json.loads(entry)[2] == "celery":  # [message, exchange, routing key]
+                redis.hdel("unacked", tag)
+                redis.zrem("unacked_index", tag)
 
     def _redis(self) -> Any:
         import redis  # noqa: PLC0415
@@ -187,7 +199,6 @@ class Deployment:
     def start(self) -> None:
         shutil.copytree(PROJECT, self.site, ignore=_local_state)
         self.database.create()
-        self.broker.open()
         setup = self.manage("shop_setup")
         assert "Admin user: admin / antom-demo" in setup, setup
         python = sys.executable
@@ -200,7 +211,7 @@ class Deployment:
         self._spawn(
             "worker",
             [python, "-m", "celery", "-A", "shopsite", "worker", "-B", "-P", "solo", "-l", "info"]
-            + ["--without-gossip", "--without-mingle"],
+            + ["--without-gossip", "--without-mingle", "-n", f"{self.broker.node}@%h"],
         )
         self._wait_for("simulator", lambda: requests.get(f"{self.simulator_url}/sandbox/health", timeout=2).ok)
         self._wait_for("shop", lambda: requests.get(f"{self.shop_url}/", timeout=5).ok)

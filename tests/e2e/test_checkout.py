@@ -103,7 +103,7 @@ def test_capture_in_the_admin(buyer: Buyer, shop: Deployment) -> None:
     buyer.find("#id_password").send_keys("antom-demo")
     buyer.find("input[type=submit]").click()
     buyer.wait(lambda d: d.current_url.endswith("/admin/shop/order/"))
-    row = buyer.wait(lambda d: next(r for r in buyer.all("#result_list tbody tr") if number in r.text))
+    row = buyer.wait(lambda d: next((r for r in buyer.all("#result_list tbody tr") if number in r.text), None))
     row.find_element("css selector", "a[href*='/admin/antom_django/payment/']").click()
     buyer.wait_for("#antom-action-capture").click()
     buyer.wait(lambda d: "Capture payment" in buyer.text("body"))
