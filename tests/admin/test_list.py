@@ -193,3 +193,51 @@ def test_the_list_links_to_reconciliation_for_those_who_may_reconcile(
     reconciler = login("reconcile_payment")
     assert link in reconciler.get(LIST).content.decode()
     assert reconciler.get("/admin/antom_django/payment/reconcile/").status_code == 200
+
+
+@pytest.mark.postgres
+def test_a_filtered_count_is_exact_up_to_the_cap_then_the_planners_estimate(
+    viewer: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the cap a broad filter's count is PostgreSQL's estimate: it never reads every matching row."""
+    from antom_django.admin import periods
+
+    Payment.objects.bulk_create(
+        Payment(amount=100 + i, currency="SGD", status=P.FAILED, reference_order_id=f"o-{i}") for i in range(40)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE antom_django_payment")
+    query = "?status__exact=FAILED"
+    assert viewer.get(LIST + query).context["cl"].result_count == 40  # exact below the cap
+    monkeypatch.setattr(periods, "COUNT_EXACT_BELOW", 10)
+    with CaptureQueriesContext(connection) as captured:
+        count = viewer.get(LIST + query).context["cl"].result_count
+    assert count > 10  # the estimate, never less than what was counted
+    [counted] = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT COUNT(*)")]
+    assert "LIMIT 11" in counted
+    assert any(q["sql"].startswith("EXPLAIN (FORMAT JSON)") for q in captured.captured_queries)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("cap", [1000, 3])
+def test_the_date_hierarchy_span_of_a_filtered_list_is_exact(cap: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read from the few matching rows (below the cap) or by walking the index ends (above it): the same first and
+    last payment as a plain MIN/MAX, and one query."""
+    from django.db.models import Max, Min
+
+    from antom_django.admin import periods
+
+    monkeypatch.setattr(periods, "SPAN_EXACT_BELOW", cap)
+    now = timezone.now()
+    for i, status in enumerate([P.FAILED, P.SUCCEEDED, P.FAILED, P.FAILED, P.SUCCEEDED, P.FAILED, P.FAILED]):
+        payment = make_payment(status, reference_order_id=f"o-{i}")
+        Payment.objects.filter(pk=payment.pk).update(created_at=now - timedelta(days=10 * i))
+    payments = periods.PeriodQuerySet(Payment)
+    for queryset in (payments.filter(status=P.FAILED), payments.filter(status=P.SUCCEEDED), payments.none()):
+        plain = Payment.objects.filter(pk__in=queryset.values("pk")).aggregate(
+            first=Min("created_at"), last=Max("created_at")
+        )
+        with CaptureQueriesContext(connection) as captured:
+            assert queryset.aggregate(first=Min("created_at"), last=Max("created_at")) == plain
+        assert len(captured) <= 1
+    assert payments.filter(status=P.FAILED).span("created_at")["first"] == now - timedelta(days=60)
