@@ -41,7 +41,10 @@ lint: $(VENV)/.installed
 	DATABASE_URL=sqlite://:memory: $(PY) example_project/manage.py makemigrations --check --dry-run --skip-checks
 	$(PY) manage.py check --fail-level WARNING
 
-test: lint bench-smoke test-postgres test-sqlite demo-check
+# The two database runs go side by side (each output shown whole when its run ends), then the demo's check.
+test: lint bench-smoke
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-postgres test-sqlite
+	$(MAKE) --no-print-directory demo-check
 
 # Each run deselects the other database's tests (-m), so that none is skipped (CI fails skips).
 test-postgres: $(VENV)/.installed
