@@ -177,7 +177,9 @@ class PaymentStatusView(NonAtomicAPIView):
             200: PaymentStatusSerializer,
             401: ERRORS[401],
             403: ERRORS[403],
-            404: ERRORS[404],
+            404: OpenApiResponse(
+                ErrorSerializer, description="No such payment, or one this caller may not see (the same answer)."
+            ),
             429: ERRORS[429],
         },
         tags=["antom"],
@@ -187,9 +189,15 @@ class PaymentStatusView(NonAtomicAPIView):
         # be a database error on PostgreSQL) names no payment.
         valid = len(payment_request_id) <= 64 and payment_request_id.isprintable()
         payment = Payment.objects.filter(payment_request_id=payment_request_id).first() if valid else None
+        if payment is not None:
+            try:
+                self.check_object_permissions(request, payment)
+            except (NotAuthenticated, PermissionDenied):
+                # Someone else's payment gets the answer a payment that does not exist gets, by the same
+                # path (the one lookup, then the exception handler): request ids cannot be probed.
+                payment = None
         if payment is None:
             raise NotFound("No such payment.", code="payment_not_found")
-        self.check_object_permissions(request, payment)
         if payment.is_pending and payment.session_id:
             payment = refresh(payment)
         response = Response(PaymentStatusSerializer(payment).data)

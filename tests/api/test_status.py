@@ -98,15 +98,16 @@ def test_staff_may_see_any_payment(owner: Any, django_user_model: Any) -> None:
 
 @pytest.mark.django_db
 def test_others_may_not(owner: Any, django_user_model: Any) -> None:
+    """Another user, an anonymous caller, another guest: the answer of a payment that does not exist."""
     payment = make_payment(user=owner, status=Payment.Status.FAILED)
     other = logged_in(django_user_model.objects.create_user("other"))
     response = other.get(url(payment))
-    assert response.status_code == 403
-    assert response.json()["code"] == "permission_denied"
-    assert Client().get(url(payment)).status_code == 403
+    assert response.status_code == 404
+    assert response.json()["code"] == "payment_not_found"
+    assert Client().get(url(payment)).status_code == 404
     # A guest payment is not open to every guest either.
     guest_payment = make_payment(payment_request_id="guest", reference_order_id="g", status=Payment.Status.FAILED)
-    assert Client().get(url(guest_payment)).status_code == 403
+    assert Client().get(url(guest_payment)).status_code == 404
 
 
 @pytest.mark.django_db
