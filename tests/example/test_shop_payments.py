@@ -60,7 +60,7 @@ def test_another_guest_can_neither_pay_nor_see_the_payment(
     refused = open_session(stranger, order.number)
 
     assert (refused.status_code, refused.json()["code"]) == (404, "order_not_found")
-    assert stranger.get(f"/antom/payments/{body['paymentRequestId']}/").status_code == 403
+    assert stranger.get(f"/antom/payments/{body['paymentRequestId']}/").status_code == 404
     assert buyer.get(f"/antom/payments/{body['paymentRequestId']}/").json()["isPending"] is True
     assert Payment.objects.count() == 1
 
