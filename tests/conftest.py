@@ -11,6 +11,9 @@ import pytest
 from antom_django.client import AntomClient
 from tests.settings import VECTORS
 
+# Every log record and response of the session is scanned for private key material (docs/security.md).
+pytest_plugins = ["tests.security.scan"]
+
 
 @pytest.fixture
 def vectors() -> dict[str, Any]:
