@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.views.decorators.csrf import csrf_protect
 
+from ..api.errors import masked_errors
 from ..models import Notification
 from ..services.replay import REPLAYABLE, NotReplayable, check_stored, replay_notification
 from .periods import EstimatingPaginator
@@ -118,7 +119,9 @@ class NotificationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return super().change_view(request, object_id, form_url, extra)
 
     def get_urls(self) -> list[URLPattern]:
-        view = self.admin_site.admin_view(transaction.non_atomic_requests(csrf_protect(self.replay_view)))
+        view = self.admin_site.admin_view(
+            masked_errors(transaction.non_atomic_requests(csrf_protect(self.replay_view)))
+        )
         info = self.opts.app_label, self.opts.model_name
         return [path("<path:object_id>/replay/", view, name=f"{info[0]}_{info[1]}_replay"), *super().get_urls()]
 

@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.views.decorators.csrf import csrf_protect
 
+from ..api.errors import masked_errors
 from ..models import Payment
 from ..state import CAPTURABLE
 from . import actions, bulk
@@ -208,8 +209,9 @@ class PaymentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def wrap(self, view: Any) -> Any:
         """``admin_site.admin_view`` that never runs in one transaction (``ATOMIC_REQUESTS``): the service
-        layer commits its rows before calling Antom."""
-        return self.admin_site.admin_view(transaction.non_atomic_requests(csrf_protect(view)))
+        layer commits its rows before calling Antom; an error page of theirs masks what the app's frames hold
+        (signed bodies, keys), even with ``DEBUG = True``."""
+        return self.admin_site.admin_view(masked_errors(transaction.non_atomic_requests(csrf_protect(view))))
 
     def operation_view(self, request: HttpRequest, object_id: str, name: str) -> HttpResponse:
         return actions.operation_view(self, request, unquote(object_id), name)

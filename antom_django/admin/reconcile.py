@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from .. import services
+from ..api.errors import masked_errors
 from ..client.errors import AntomError, AntomFailed, AntomOutcomeUnknown
 from ..conf import antom_settings
 from ..exceptions import PaymentError
@@ -217,12 +218,13 @@ class ReconcileViews:
 
     def wrap(self, view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         """Staff only (``admin_view``), and never in one transaction (``ATOMIC_REQUESTS``): the service layer
-        commits its rows before it calls Antom."""
+        commits its rows before it calls Antom. An error page masks what the app's frames hold (signed bodies,
+        keys), even with ``DEBUG = True``."""
 
         def run(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             return view(request, *args, **kwargs)
 
-        return self.site.admin_view(transaction.non_atomic_requests(update_wrapper(run, view)))
+        return self.site.admin_view(masked_errors(transaction.non_atomic_requests(update_wrapper(run, view))))
 
     def url(self, suffix: str = "", *args: Any) -> str:
         return reverse(f"{self.site.name}:{PREFIX}{suffix}", args=args)
