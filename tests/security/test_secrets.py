@@ -159,3 +159,20 @@ def test_debug_error_page_of_the_admin_actions_holds_no_key_material(
     version = payment.updated_at.isoformat()
     page = technical_500(superuser, "post", f"/admin/antom_django/payment/{payment.pk}/do/sync/", {"version": version})
     assert not leaks(page)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_celery_tasks_take_and_return_only_numbers() -> None:
+    """What crosses the broker and the result backend: counts and seconds, never a key or a body."""
+    from antom_django import tasks
+
+    runs = [
+        (tasks.apply_pending_notifications, {"limit": 10, "include_errors": True}),
+        (tasks.process_due, {"seconds": 0.0, "batch": 10, "threads": 1}),
+        (tasks.sweep, {"limit": 10}),
+    ]
+    for task, kwargs in runs:
+        result = task.apply(kwargs=kwargs).get()
+        assert all(isinstance(v, (int, float, bool)) for v in kwargs.values())
+        assert isinstance(result, dict) and all(isinstance(v, int) for v in result.values()), (task.name, result)
+        assert not leaks(repr(result))
