@@ -85,7 +85,7 @@ def store_rejected(request: HttpRequest, rejected: NotifyRejected) -> None:
             request_time=_text(request.headers.get("request-time") or "", 64),
             signature_verified=rejected.verified,
             outcome=Notification.Outcome.REJECTED,
-            error=f"{rejected.code}: {rejected.message}"[:500],
+            error=_text(f"{rejected.code}: {rejected.message}", 500),  # the message may quote a header
             remote_addr=remote_addr(request),
             processed_at=timezone.now(),
         )
