@@ -25,6 +25,14 @@ class Conflict(exceptions.APIException):
         self.payment_request_id = payment_request_id
 
 
+class PayloadTooLarge(exceptions.APIException):
+    """A request body larger than Django's ``DATA_UPLOAD_MAX_MEMORY_SIZE``."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is larger than the server accepts."
+    default_code = "body_too_large"
+
+
 class BadGateway(exceptions.APIException):
     """Antom refused the request (``resultStatus`` F)."""
 

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import DataError, connection, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from rest_framework import status
@@ -27,7 +28,7 @@ from ..conf import antom_settings
 from ..exceptions import PaymentError
 from ..models import Payment, Source
 from . import sessions
-from .errors import Conflict, antom_error, handle_exception, masked_errors
+from .errors import Conflict, PayloadTooLarge, antom_error, handle_exception, masked_errors
 from .inbox import rejections_log, remote_addr, store_rejected
 from .notify import NotifyRejected, verify_request
 from .parsers import BoundedJSONParser
@@ -130,6 +131,7 @@ class SessionView(NonAtomicAPIView):
                 description="Already paid, a payment is under way or needs review, the order changed, "
                 "or it cannot be paid.",
             ),
+            413: OpenApiResponse(ErrorSerializer, description="Body larger than DATA_UPLOAD_MAX_MEMORY_SIZE."),
             415: OpenApiResponse(ErrorSerializer, description="Not application/json."),
             502: OpenApiResponse(ErrorSerializer, description="Antom refused to create the session."),
             503: OpenApiResponse(ErrorSerializer, description="Antom's answer is unknown; retry."),
@@ -137,7 +139,11 @@ class SessionView(NonAtomicAPIView):
         tags=["antom"],
     )
     def post(self, request: Request) -> Response:
-        form = SessionRequestSerializer(data=request.data)
+        try:
+            data = request.data
+        except RequestDataTooBig:  # Django's SuspiciousOperation: an HTML 400 outside DRF's handler
+            raise PayloadTooLarge() from None
+        form = SessionRequestSerializer(data=data)
         form.is_valid(raise_exception=True)
         adapter = get_adapter()
         try:
