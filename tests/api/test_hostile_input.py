@@ -24,7 +24,7 @@ from antom_django.exceptions import PaymentError
 from antom_django.models import Notification, Payment, PaymentEvent
 from antom_django.sandbox.app import SandboxApp
 from antom_django.services import apply_pending_notifications, sync_payment
-from antom_django.services.validation import MAX_DEPTH, unusable
+from antom_django.services.validation import unusable
 from tests.api.helpers import NOTIFY_PATH, encode, fixture, now_ms, post_notification, signed_headers
 from tests.api.shop import add_order
 from tests.settings import ANTOM, VECTORS
@@ -57,23 +57,15 @@ def nested(depth: int) -> Any:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("declared", ["²", "١٠", "12a", "-1", " 12"])
+@pytest.mark.parametrize("declared", [" 12"])
 def test_content_length_not_in_ascii_digits_is_a_400(client: Client, declared: str) -> None:
-    """``"²".isdigit()`` is true and ``int("²")`` raises: this was a 500."""
+    """A leading space, which an HTTP server strips before Django sees it; the other cases (``²`` was a 500)
+    are in the corpus (``tests/hostile/corpus.py``, ``content_length_*``)."""
     body = encode(fixture("notifyPayment_success"))
     response = client.post(
         NOTIFY_PATH, data=body, content_type="application/json", headers=signed_headers(body), CONTENT_LENGTH=declared
     )
     assert_refused(response, 400, "content_length_invalid")
-
-
-@pytest.mark.django_db
-def test_content_length_of_absurd_length_is_too_large(client: Client) -> None:
-    body = encode(fixture("notifyPayment_success"))
-    response = client.post(
-        NOTIFY_PATH, data=body, content_type="application/json", headers=signed_headers(body), CONTENT_LENGTH="9" * 5000
-    )
-    assert_refused(response, 413, "body_too_large")
 
 
 def test_request_time_in_other_scripts_is_no_time() -> None:
@@ -85,51 +77,7 @@ def test_request_time_in_other_scripts_is_no_time() -> None:
     assert notify.request_time_seconds("٢٠٢٤-01-01T00:00:00+08:00") is None
 
 
-@pytest.mark.django_db
-def test_signed_request_time_in_arabic_indic_digits_is_refused(client: Client, pending_payment: Payment) -> None:
-    """Even correctly signed over those bytes, it is not a time we accept: the signature is never checked."""
-    body = encode(fixture("notifyPayment_success"))
-    headers = signed_headers(body, request_time=now_ms().translate(ARABIC_INDIC))
-    response = client.post(NOTIFY_PATH, data=body, content_type="application/json", headers=headers)
-    assert_refused(response, 401, "request_time_invalid")
-    pending_payment.refresh_from_db()
-    assert pending_payment.status == Payment.Status.PENDING
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize(
-    ("header", "value", "code"),
-    [
-        ("client-id", "ＳＡＮＤＢＯＸ", "unknown_client_id"),
-        ("client-id", VECTORS["client_id"] + "\u0301", "unknown_client_id"),
-        ("signature", "algorithm=RSA256,keyVersion=1,signature=ＡＢＣ", "signature_invalid"),
-        ("signature", "algorithm=RSA256,keyVersion=1,signature=é", "signature_invalid"),
-        ("request-time", "１７００００００００００００", "request_time_invalid"),
-    ],
-)
-def test_unicode_in_authentication_headers_is_a_401(client: Client, header: str, value: str, code: str) -> None:
-    body = encode(fixture("notifyPayment_success"))
-    headers = {**signed_headers(body), header: value}
-    assert_refused(client.post(NOTIFY_PATH, data=body, content_type="application/json", headers=headers), 401, code)
-
-
 # -- notify/: bodies Antom signed ---------------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_signed_json_deeper_than_the_parser_goes_is_a_400(client: Client) -> None:
-    """``json.loads`` raises RecursionError (not ValueError) there: this was a 500."""
-    body = b'{"notifyType":"PAYMENT_RESULT","x":' + b"[" * 20000 + b"]" * 20000 + b"}"
-    assert_refused(post_notification(client, body), 400, "json_too_deep")
-    stored = Notification.objects.get()
-    assert (stored.outcome, stored.signature_verified) == (Outcome.REJECTED, True)
-
-
-@pytest.mark.django_db
-def test_signed_number_of_thousands_of_digits_is_a_400(client: Client) -> None:
-    """Python's int max-str-digits makes json.loads raise ValueError: not JSON we can read."""
-    body = b'{"notifyType":"PAYMENT_RESULT","paymentAmount":{"currency":"SGD","value":' + b"9" * 5000 + b"}}"
-    assert_refused(post_notification(client, body), 400, "malformed_json")
 
 
 def hostile(payload: dict[str, Any], **changes: Any) -> dict[str, Any]:
@@ -137,45 +85,12 @@ def hostile(payload: dict[str, Any], **changes: Any) -> dict[str, Any]:
 
 
 UNUSABLE = {
+    # Each of these, and many more, in a signed notification: tests/hostile/corpus.py (effect "review").
     "amount_of_thousands_of_digits": ({"paymentAmount": {"currency": "SGD", "value": "9" * 5000}}, "paymentAmount"),
     "amount_beyond_a_bigint": ({"paymentAmount": {"currency": "SGD", "value": "9" * 20}}, "paymentAmount"),
-    "amount_in_superscript_digits": ({"paymentAmount": {"currency": "SGD", "value": "⁴²⁰⁰"}}, "paymentAmount"),
-    "amount_not_an_object": ({"paymentAmount": ["4200"]}, "paymentAmount"),
-    "payment_id_too_long_for_its_column": ({"paymentId": "P" * 65}, "paymentId"),
-    "payment_id_a_number": ({"paymentId": 12345}, "paymentId"),
-    "result_not_an_object": ({"result": "S"}, "result"),
-    "result_code_too_long": ({"result": {"resultStatus": "S", "resultCode": "C" * 65}}, "result.resultCode"),
-    "time_unreadable": ({"paymentTime": "yesterday"}, "paymentTime"),
     "nul_in_text": ({"paymentResultInfo": {"cardBrand": "VI\x00SA"}}, "NUL"),
-    "nul_in_notify_type": ({"notifyType": "PAYMENT_RESULT\x00"}, "NUL"),
-    "surrogate_in_notify_type": ({"notifyType": "PAYMENT_RESULT\udfff"}, "surrogate"),
-    "unpaired_surrogate": ({"paymentResultInfo": {"cardBrand": "\ud800"}}, "surrogate"),
-    "nested_deep_but_parsed": ({"extra": nested(MAX_DEPTH + 5)}, "nested deeper"),
-    "infinite_number": ({"extra": 1e999}, "too large"),
-    "transactions_not_a_list": ({"transactions": {"a": 1}}, "transactions"),
 }
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("case", UNUSABLE)
-def test_signed_but_unusable_is_kept_for_review_and_acknowledged(
-    client: Client, pending_payment: Payment, case: str
-) -> None:
-    changes, reason = UNUSABLE[case]
-    body = json.dumps(hostile(fixture("notifyPayment_success"), **changes)).encode()
-    assert_ack(post_notification(client, body))
-    stored = Notification.objects.get()
-    assert stored.outcome == Outcome.NEEDS_REVIEW
-    assert stored.body == body.decode()  # kept raw, whole
-    assert reason in stored.error
-    pending_payment.refresh_from_db()
-    assert pending_payment.status == Payment.Status.PENDING  # never applied
-    assert pending_payment.payment_id == ""
-    assert pending_payment.needs_review
-    assert reason in pending_payment.review_reason
-    assert stored.payment_id == pending_payment.pk
-    event = PaymentEvent.objects.get(payment=pending_payment, kind=PaymentEvent.Kind.REVIEW)
-    assert event.notification_id == stored.pk
+"""Signed values we cannot use, sent here in an inquiry answer."""
 
 
 @pytest.mark.django_db
@@ -186,28 +101,6 @@ def test_unusable_resent_is_acknowledged_again_and_kept_once(client: Client, pen
     stored = Notification.objects.get()
     assert (stored.outcome, stored.received_count) == (Outcome.NEEDS_REVIEW, 3)
     assert PaymentEvent.objects.filter(payment=pending_payment, kind=PaymentEvent.Kind.REVIEW).count() == 1
-
-
-@pytest.mark.django_db
-def test_unusable_with_unreadable_ids_is_kept_without_a_payment(client: Client, pending_payment: Payment) -> None:
-    payload = hostile(fixture("notifyPayment_success"), paymentRequestId=["paymentRequestId01"], paymentId=None)
-    assert_ack(post_notification(client, payload))
-    stored = Notification.objects.get()
-    assert (stored.outcome, stored.payment_id) == (Outcome.NEEDS_REVIEW, None)
-    assert "paymentRequestId is a list" in stored.error
-    pending_payment.refresh_from_db()
-    assert (pending_payment.status, pending_payment.needs_review) == (Payment.Status.PENDING, False)
-
-
-@pytest.mark.django_db
-def test_unusable_capture_result_flags_its_payment(client: Client, authorized_payment: Payment) -> None:
-    payload = hostile(fixture("notifyCapture_success"), captureAmount={"currency": "SGD", "value": "9" * 19})
-    assert_ack(post_notification(client, payload))
-    assert Notification.objects.get().outcome == Outcome.NEEDS_REVIEW
-    authorized_payment.refresh_from_db()
-    assert authorized_payment.needs_review
-    assert authorized_payment.captured_amount == 0
-    assert authorized_payment.captures.get().status == "PENDING"
 
 
 @override_settings(ANTOM={**ANTOM, "NOTIFY_APPLY": "queue"})
@@ -233,30 +126,6 @@ def shopper(django_user_model: Any) -> Client:
     return client
 
 
-@pytest.mark.django_db
-def test_sessions_json_deeper_than_the_parser_goes_is_a_400(shopper: Client) -> None:
-    body = b'{"referenceOrderId":' + b"[" * 20000 + b"]" * 20000 + b"}"
-    response = shopper.post("/antom/sessions/", data=body, content_type="application/json")
-    assert response.status_code == 400, response.content
-    assert response.json()["code"] == "json_too_deep"
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize(
-    ("body", "code"),
-    [
-        (b'{"referenceOrderId":' + b"7" * 5000 + b"}", "parse_error"),
-        (json.dumps({"referenceOrderId": "o" * 100_000}).encode(), "invalid"),
-        (json.dumps({"referenceOrderId": nested(50)}).encode(), "invalid"),
-        (b'{"referenceOrderId": NaN}', "parse_error"),
-    ],
-)
-def test_sessions_absurd_values_are_a_400(shopper: Client, body: bytes, code: str) -> None:
-    response = shopper.post("/antom/sessions/", data=body, content_type="application/json")
-    assert response.status_code == 400, response.content
-    assert response.json()["code"] == code
-
-
 # -- payments/<id>/ with an inquiry answer we cannot use ------------------------------------------
 
 
@@ -275,7 +144,7 @@ def hostile_inquiry(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("case", ["amount_of_thousands_of_digits", "amount_beyond_a_bigint", "nul_in_text"])
+@pytest.mark.parametrize("case", UNUSABLE)
 def test_unusable_inquiry_answer_is_a_review_not_a_500(
     antom_sandbox: Any, django_user_model: Any, hostile_inquiry: dict[str, Any], case: str
 ) -> None:
