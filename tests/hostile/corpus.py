@@ -55,6 +55,8 @@ class Case:
     routed: bool = True
     """``False``: a path no route of the app matches (an id with ``/``): the project's own page answers."""
     """Send the session cookie of the owner (state ``owned``)."""
+    inquiry: dict[str, Any] | None = None
+    """The simulator's signed inquiryPayment answer for this case (``payments/<id>/`` refreshes from it)."""
     check: Callable[[Any], None] | None = None
     """Further assertions on the state afterwards (given the payment, refreshed)."""
 
@@ -1214,4 +1216,63 @@ PAYMENTS = [
     ),
 ]
 
-ALL = [*NOTIFY, *SESSIONS, *PAYMENTS]
+
+# -- payments/<id>/ refreshed from the guide's own capture samples -------------------------------------------
+# Its inquiryPayment samples of a failed and of a processing capture say ``transactionStatus: SUCCESS`` beside a
+# ``transactionResult`` F or U (card-payments-guide.md, "Value of capture status"); the result is what counts.
+
+
+def guide_capture(result_status: str, code: str) -> dict[str, Any]:
+    return {
+        "transactionType": "CAPTURE",
+        "transactionStatus": "SUCCESS",
+        "transactionRequestId": "captureRequestId01",
+        "transactionAmount": {"currency": "SGD", "value": "4200"},
+        "transactionTime": "2024-01-01T00:00:02+08:00",
+        "transactionId": "20240101123456789XXXX",
+        "transactionResult": {"resultStatus": result_status, "resultCode": code, "resultMessage": code.lower()},
+    }
+
+
+def inquiry_answer(*transactions: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "result": {"resultStatus": "S", "resultCode": "SUCCESS", "resultMessage": "success."},
+        "paymentStatus": "SUCCESS",
+        "paymentRequestId": "paymentRequestId01",
+        "paymentId": "20240101123456789XXXX",
+        "paymentAmount": {"currency": "SGD", "value": "4200"},
+        "paymentTime": "2024-01-01T00:01:00+08:00",
+        "transactions": list(transactions),
+    }
+
+
+def captured(amount: int) -> Callable[[Any], None]:
+    def check(payment: Any) -> None:
+        assert payment.status != "PENDING", payment.status
+        assert payment.captured_amount == amount, (payment.captured_amount, payment.review_reason)
+        statuses = set(payment.captures.values_list("status", flat=True))
+        assert ("SUCCEEDED" in statuses) == (amount > 0), statuses
+
+    return check
+
+
+GUIDE = [
+    Case(
+        f"payments_refreshed_from_the_guides_{label}_capture_sample",
+        lambda: get_payment("paymentRequestId01"),
+        200,
+        "",
+        "inquired",
+        state="inquiry",
+        login=True,
+        inquiry=inquiry_answer(guide_capture(status, code)),
+        check=captured(amount),
+    )
+    for label, status, code, amount in [
+        ("successful", "S", "SUCCESS", 4200),
+        ("failed", "F", "PROCESS_FAIL", 0),
+        ("processing", "U", "PAYMENT_IN_PROCESS", 0),
+    ]
+]
+
+ALL = [*NOTIFY, *SESSIONS, *PAYMENTS, *GUIDE]

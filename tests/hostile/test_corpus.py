@@ -19,6 +19,7 @@ from django.test.testcases import QuietWSGIRequestHandler
 
 from antom_django.client.types import ACK_BODY
 from antom_django.models import Capture, Notification, Payment, PaymentEvent, Refund
+from antom_django.sandbox.app import SandboxApp
 from tests.api import shop
 from tests.api.conftest import make_payment
 from tests.hostile.corpus import ACK, ALL, Case
@@ -103,10 +104,24 @@ def arrange(case: Case, django_user_model: Any) -> tuple[Payment | None, str]:
     shop.add_order("order-owned", 4200, owner=owner, scoped=True)
     if case.state == "order":
         return None, ""
-    payment = make_payment(status=Payment.Status.SUCCEEDED, payment_id="20240101123456789XXXX", user=owner)
+    if case.state == "inquiry":  # pending, with a session: payments/<id>/ asks Antom
+        payment = make_payment(user=owner)
+    else:
+        payment = make_payment(status=Payment.Status.SUCCEEDED, payment_id="20240101123456789XXXX", user=owner)
     browser = Client()
     browser.force_login(owner)
     return payment, browser.cookies["sessionid"].value
+
+
+def answer_inquiry(answer: dict[str, Any], request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The simulator (over HTTP, settings pointed at it) answers inquiryPayment with ``answer``, signed."""
+    request.getfixturevalue("antom_sandbox")
+    real = SandboxApp._answer
+
+    def answering(self: SandboxApp, http_request: Any, operation: str, *args: Any) -> dict[str, Any]:
+        return dict(answer) if operation == "inquiryPayment" else real(self, http_request, operation, *args)
+
+    monkeypatch.setattr(SandboxApp, "_answer", answering)
 
 
 def snapshot() -> dict[str, dict[int, dict[str, Any]]]:
@@ -150,6 +165,9 @@ def assert_effect(case: Case, before: dict[str, Any], after: dict[str, Any], pay
     untouched = {"Capture", "Refund"}
     if case.effect == "nothing":
         assert after == before
+        return
+    if case.effect == "inquired":  # the payment and its ledgers moved by Antom's signed answer (``check``)
+        assert after["Notification"] == before["Notification"]
         return
     if case.effect == "counted":
         assert not new and after["Payment"] == before["Payment"] and after["PaymentEvent"] == before["PaymentEvent"]
@@ -199,9 +217,16 @@ def assert_effect(case: Case, before: dict[str, Any], after: dict[str, Any], pay
 
 @pytest.mark.parametrize("case", ALL, ids=lambda case: case.name)
 def test_hostile_request_gets_its_documented_answer_and_changes_nothing_else(
-    case: Case, db: None, server: SharedConnectionServer, django_user_model: Any
+    case: Case,
+    db: None,
+    server: SharedConnectionServer,
+    django_user_model: Any,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     payment, cookie = arrange(case, django_user_model)
+    if case.inquiry is not None:
+        answer_inquiry(case.inquiry, request, monkeypatch)
     if case.before is not None or case.replay:
         first = send(server.address, (case.before or case.build)())
         assert first.status < 500, first.body[:2000]
