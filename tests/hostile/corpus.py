@@ -146,6 +146,14 @@ def declared_length(value: bytes) -> Callable[[], Request]:
     return build
 
 
+def chunked() -> Request:
+    """The sample, signed, sent in chunks with no Content-Length (Django then reads no body at all)."""
+    request = signed(sample())
+    body = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (request.body[:50], request.body[50:]))
+    sent = Request(request.method, request.path, request.headers, body + b"0\r\n\r\n")
+    return sent.with_header("Transfer-Encoding", b"chunked")
+
+
 def signature_value(change: Callable[[str], str]) -> Callable[[], Request]:
     """The sample, signed, with its ``signature=`` value altered by ``change``."""
 
@@ -544,6 +552,7 @@ SIZES = [
         "applied",
         check=paid,
     ),
+    Case("body_chunked_without_content_length", chunked, 401, "signature_invalid", "refused"),
     Case("content_length_of_absurd_length", declared_length(b"9" * 5000), 413, "body_too_large", "refused"),
     *(
         Case(f"content_length_{label}", declared_length(value.encode()), 400, "content_length_invalid", "refused")

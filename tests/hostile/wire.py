@@ -41,7 +41,8 @@ class Request:
         lines = [f"{self.method} {self.path} HTTP/1.1".encode("latin-1"), f"Host: {host}".encode("latin-1")]
         lines += [name.encode("latin-1") + b": " + value for name, value in self.headers]
         length = str(len(self.body)).encode() if self.content_length is None else self.content_length
-        if self.method != "GET" or self.body or self.content_length is not None:
+        chunked = (self.header("Transfer-Encoding") or b"").lower() == b"chunked"
+        if not chunked and (self.method != "GET" or self.body or self.content_length is not None):
             lines.append(b"Content-Length: " + length)
         lines.append(b"Connection: close")
         return b"\r\n".join(lines) + b"\r\n\r\n" + self.body
