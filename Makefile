@@ -63,6 +63,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/notify_throughput.py
 	$(PY) bench/polling.py
 	$(PY) bench/admin_list.py
+	$(PY) bench/fuzz_notify.py
 
 bench-smoke: $(VENV)/.installed
 	$(PY) bench/signing.py --smoke
@@ -70,6 +71,7 @@ bench-smoke: $(VENV)/.installed
 	$(PY) bench/polling.py --smoke
 	$(PY) bench/admin_list.py --smoke
 	$(PY) bench/chaos.py --smoke
+	$(PY) bench/fuzz_notify.py --smoke
 
 # The chaos suite's full run (2,000 payments under injected faults, 11-18 minutes): fails on any violation.
 chaos: $(VENV)/.installed
