@@ -12,8 +12,14 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from drf_spectacular.validation import validate_schema
 from hypothesis import HealthCheck, settings
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from antom_django.api.openapi import build_schema
 
@@ -69,4 +75,18 @@ def keep_test_connection() -> Iterator[None]:
 @fuzz.parametrize()
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_server_errors_and_answers_match_the_schema(case: Any, db: None, keep_test_connection: None) -> None:
-    case.call_and_validate(checks=[not_a_server_error, status_code_conformance, response_schema_conformance])
+    case.call_and_validate(checks=CHECKS)
+
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+# The same operations with data the schema forbids (a missing or non-string referenceOrderId, missing headers on
+# notify/): each must be refused with a documented status, in the documented shape.
+negative = schemathesis.openapi.from_wsgi("/antom/schema/", get_wsgi_application())
+negative.config.generation.update(modes=[GenerationMode.NEGATIVE])
+
+
+@negative.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_data_the_schema_forbids_is_refused_as_documented(case: Any, db: None, keep_test_connection: None) -> None:
+    case.call_and_validate(checks=[*CHECKS, negative_data_rejection])
