@@ -1185,7 +1185,7 @@ PAYMENTS = [
         state="owned",
         routed=False,
     ),
-    payment("paymentRequestId01", 403, "not_authenticated", "another_callers_payment_anonymous"),
+    payment("paymentRequestId01", 404, "payment_not_found", "another_callers_payment_anonymous"),
     payment(
         "paymentRequestId01", 403, "authentication_failed", "authorization_garbage", Authorization=b"Basic !!!\x00\xe9"
     ),
@@ -1199,8 +1199,8 @@ PAYMENTS = [
     payment("paymentRequestId01", 406, "not_acceptable", "accept_of_odd_bytes", Accept=b"\xe9\x00"),
     payment(
         "paymentRequestId01",
-        403,
-        "not_authenticated",
+        404,
+        "payment_not_found",
         "odd_bytes_in_other_headers",
         User_Agent=b"\x00\x01\xe9\x7f",
         Accept_Language=b"\xe9",
