@@ -57,8 +57,9 @@ def dedupe_key(data: dict[str, Any]) -> str:
     return f"{notify_type}:{ident or ''}:{status}:{named}"[:200]
 
 
-UNREAD_ON_APPLY = ("session_data", "session_response", "gateway_data")
-"""Payment columns applying a notification never reads (bulky; ``gateway_data`` is only replaced)."""
+UNREAD_ON_APPLY = ("session_data", "session_request", "session_response", "gateway_data")
+"""Payment columns applying a notification never reads (bulky; ``gateway_data`` is only replaced). The JSON ones
+must be here: a column with a converter makes :func:`_compile_locked_read` give up, and every read pays the ORM."""
 
 
 @dataclass(frozen=True)
