@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from antom_django.models import Payment
 
@@ -42,7 +43,7 @@ class OrderAdmin(admin.ModelAdmin):
         if not payments:
             return "—"
         return format_html_join(
-            format_html("<br>"),
+            mark_safe("<br>"),
             '<a href="{}">{}</a> ({})',
             (
                 (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from django.test import Client
 
+from antom_django.models import Payment
 from shop.buyers import SESSION_KEY
 from shop.models import Order, Product
 
@@ -120,3 +121,23 @@ def test_the_order_page_shows_the_status_hook(kettle: Product, buyer: Client) ->
     page = buyer.get(f"/orders/{order.number}/").content.decode()
 
     assert 'id="order-status" data-status="awaiting_payment"' in page
+
+
+def test_the_order_admin_lists_each_orders_payments(kettle: Product, buyer: Client) -> None:
+    """The order list links each order's payments (Django 6 refuses format_html() without arguments)."""
+    order = buy(buyer)
+    for request_id in ("pay-1", "pay-2"):
+        Payment.objects.create(
+            payment_request_id=request_id,
+            amount=order.total_minor,
+            currency=order.currency,
+            reference_order_id=order.number,
+            status=Payment.Status.FAILED,
+        )
+    staff = Client()
+    staff.force_login(User.objects.create_superuser("staff", password="pw"))
+
+    page = staff.get(f"/admin/shop/order/?q={order.number}").content.decode()
+
+    assert page.count("/admin/antom_django/payment/") >= 2
+    assert "pay-1" in page and "pay-2" in page and "<br>" in page
