@@ -34,6 +34,7 @@ _NUMBERS = {
     "NOTIFY_SWEEP_AFTER": "a positive number of seconds",
     "SWEEP_INTERVAL": "a positive number of seconds",
     "FOLLOW_UP_WINDOW": "a positive number of seconds",
+    "SIGNAL_RESEND_AFTER": "a positive number of seconds",
     "AUTH_EXPIRY_MARGIN": "a positive number of seconds",
 }
 

@@ -60,6 +60,8 @@ DEFAULTS: dict[str, Any] = {
     "SWEEP_INTERVAL": 5 * 60.0,
     # An unknown outcome (payment, capture, refund, cancel) still unsettled after this long is flagged for review.
     "FOLLOW_UP_WINDOW": 24 * 3600.0,
+    # Signals still unsent this long after their transition committed (their process died) are sent by the sweep.
+    "SIGNAL_RESEND_AFTER": 60.0,
     # A margin before authExpiryTime: "capture" what remains, "void" (cancel) it, or only "flag" it for review.
     "AUTH_EXPIRY_POLICY": "flag",
     "AUTH_EXPIRY_MARGIN": 24 * 3600.0,

@@ -1,10 +1,16 @@
 """Signals sent once per real transition, after the transaction that made it commits.
 
-Every signal is sent with ``sender=Payment`` and the keyword arguments ``payment`` and
-``source`` (a :class:`~antom_django.models.Source` value); capture and refund signals add
+Every signal is sent with ``sender=Payment`` and the keyword arguments ``payment``, ``source`` (a
+:class:`~antom_django.models.Source` value) and ``event`` (the :class:`~antom_django.models.PaymentEvent` that
+records the transition: its ``pk`` is the transition's idempotency key); capture and refund signals add
 ``capture`` / ``refund``; ``payment_status_changed`` adds ``from_status`` and ``to_status``.
 Receivers run with ``send_robust``: one that raises is logged and neither undoes the
 payment's state nor stops the other receivers.
+
+The event row is the outbox (:mod:`antom_django.services.outbox`): its signals are written with the transition
+and cleared once sent, so a process that dies between the commit and the send leaves them to the sweep.
+Delivery is therefore at least once: a second send of the same ``event`` happens only after such a death (or
+a receiver slower than ``SIGNAL_RESEND_AFTER``).
 """
 
 from __future__ import annotations
@@ -12,7 +18,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import transaction
 from django.dispatch import Signal
 
 logger = logging.getLogger("antom_django.signals")
@@ -41,9 +46,9 @@ refund_succeeded = Signal()
 refund_failed = Signal()
 
 
-def send_on_commit(signal: Signal, **kwargs: Any) -> None:
-    """Queue ``signal`` to be sent after the current transaction commits (at once outside one)."""
-    transaction.on_commit(lambda: send_now(signal, **kwargs))
+BY_NAME: dict[str, Signal] = {name: value for name, value in list(globals().items()) if isinstance(value, Signal)}
+"""Every signal above by its name (the names an event's outbox column holds)."""
+NAME_OF: dict[Signal, str] = {signal: name for name, signal in BY_NAME.items()}
 
 
 def send_now(signal: Signal, **kwargs: Any) -> None:

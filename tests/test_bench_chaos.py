@@ -1,13 +1,14 @@
 """The chaos suite's judgments (bench/chaos.py): what the simulator's records mean here, which signals a timeline
-calls for, and which missing ones a worker's SIGKILL explains. The run itself is `make bench-smoke`."""
+calls for, and how the signals sent are judged against it. The run itself is `make bench-smoke`."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from bench.chaos import expected_signals, expected_status, killed_in_window, notification_faults
+from bench.chaos import expected_signals, expected_status, judge_signals, notification_faults
 from bench.chaos_plan import AUTO_LATER, AUTO_NOW, BY_HAND, capture_plan
 
 T0 = datetime(2026, 11, 26, 20, 0, tzinfo=UTC)
@@ -20,6 +21,7 @@ class Event:
     to_status: str
     source: str = "NOTIFICATION"
     created_at: datetime = T0
+    signals: str = ""
 
 
 def truth(status: str, *ledger: tuple[str, int, str], last: bool = False, amount: int = 4200) -> dict[str, Any]:
@@ -61,20 +63,23 @@ def test_the_signals_a_timeline_calls_for() -> None:
         "payment_succeeded": 1,
         "refund_failed": 1,
     }
-    # Authorized only on the first move into the paid statuses, wherever the timeline is cut.
-    assert expected_signals(events[3:4], after=events[:3]) == {"payment_status_changed": 1, "payment_succeeded": 1}
 
 
-def test_only_a_workers_transitions_just_before_a_kill_are_excused() -> None:
-    kill = (T0 + timedelta(seconds=10)).timestamp()
-    events = [
-        Event(1, "STATUS", "PENDING", "API", T0),
-        Event(2, "STATUS", "AUTHORIZED", "POLL", T0 + timedelta(seconds=9)),
-        Event(3, "STATUS", "SUCCEEDED", "API", T0 + timedelta(seconds=9.5)),
+def test_signals_are_judged_per_transition_and_a_resend_is_counted_apart() -> None:
+    events = [Event(1, "STATUS", "PENDING"), Event(2, "STATUS", "AUTHORIZED")]
+    sent = Counter({(1, "payment_status_changed"): 1, (2, "payment_status_changed"): 1, (2, "payment_authorized"): 1})
+    assert judge_signals(events, sent) == []
+    # Sent again by a sweep for the same event (its sender was killed before marking it sent): one transition.
+    assert judge_signals(events, sent + Counter({(2, "payment_status_changed"): 1})) == []
+    missing = sent - Counter({(2, "payment_authorized"): 1})
+    assert [p for p, _ in judge_signals(events, missing)] == ["signals differ from the timeline's transitions"]
+    twice = sent + Counter({(9, "payment_authorized"): 1})
+    assert [p for p, _ in judge_signals(events, twice)] == [
+        "signals differ from the timeline's transitions",
+        "signals sent for an event not on the payment's timeline",
     ]
-    assert killed_in_window(events, [kill]) == {"payment_status_changed": 1, "payment_authorized": 1}
-    assert killed_in_window(events, [kill + 5]) == {}
-    assert killed_in_window(events, [kill - 2]) == {}  # the kill came before the transition
+    stuck = [events[0], Event(2, "STATUS", "AUTHORIZED", signals="payment_authorized")]
+    assert [p for p, _ in judge_signals(stuck, sent)] == ["signals left unsent in the outbox"]
 
 
 def test_faults_and_capture_plans_follow_the_payment_request_id() -> None:

@@ -21,7 +21,12 @@ class Source(models.TextChoices):
 
 
 class PaymentEvent(models.Model):
-    """One immutable line of a payment's timeline; never updated, never deleted with the payment."""
+    """One line of a payment's timeline, never deleted with the payment; immutable but for its signal outbox.
+
+    An event that announces signals carries their names in :attr:`signals` from its INSERT; they are cleared
+    once sent after the commit, so a process that dies in between leaves them for the sweep
+    (:mod:`antom_django.services.outbox`).
+    """
 
     class Kind(models.TextChoices):
         STATUS = "STATUS", _("Payment status changed")
@@ -30,6 +35,7 @@ class PaymentEvent(models.Model):
         REQUEST = "REQUEST", _("Request sent to Antom")
         OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN", _("Antom's answer unknown")
         REVIEW = "REVIEW", _("Flagged for review")
+        EXPIRING = "EXPIRING", _("Authorization expiring")
 
     payment = models.ForeignKey(
         "antom_django.Payment",
@@ -82,6 +88,17 @@ class PaymentEvent(models.Model):
         default=dict, blank=True, help_text="Facts behind the event: result codes, amounts, reasons."
     )
     created_at = models.DateTimeField(auto_now_add=True, help_text="When it was recorded.")
+    signals = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        help_text="Signals this event announces that are not yet known to be sent (names, comma-separated).",
+    )
+    signal_after = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="While signals are unsent: when the sweep may send them (their process may have died).",
+    )
 
     class Meta:
         verbose_name = _("payment event")
@@ -97,6 +114,10 @@ class PaymentEvent(models.Model):
                 fields=["notification"], condition=models.Q(notification__isnull=False), name="antom_event_notif_idx"
             ),
             models.Index(fields=["user"], condition=models.Q(user__isnull=False), name="antom_event_user_idx"),
+            # The signal outbox: only rows whose signals are unsent (for milliseconds, unless a process died).
+            models.Index(
+                fields=["signal_after"], condition=models.Q(signal_after__isnull=False), name="antom_event_outbox_idx"
+            ),
         ]
 
     def __str__(self) -> str:

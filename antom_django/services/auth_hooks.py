@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 
-from .. import signals
 from ..adapter import AntomAdapter, get_adapter
 from ..conf import antom_settings
 from ..models import Payment
@@ -89,27 +88,14 @@ def _capture_delay(payment: Payment) -> tuple[float | None, str]:
     return None, f"The adapter's capture_delay() returned {answer!r}, not True, False or seconds: not captured"
 
 
-def on_cancelled(change: Change, previous: str) -> None:
-    """An authorization moved from ``previous`` to CANCELLED (payment locked).
+def lapsed(payment: Payment, previous: str) -> bool:
+    """A move of this authorization from ``previous`` to CANCELLED is its lapse, not a void.
 
-    When nobody here voided it (no ``cancel_requested_at``) and its expiry has come (give or take
-    ``SESSION_EXPIRY_GRACE``: Antom's clock is not ours), it lapsed: ``payment_authorization_expired`` goes with
-    this move, so it is sent exactly once.
+    So when nobody here voided it (no ``cancel_requested_at``) and its expiry has come (give or take
+    ``SESSION_EXPIRY_GRACE``: Antom's clock is not ours): ``payment_authorization_expired`` goes with the move,
+    so it is sent exactly once.
     """
-    payment = change.payment
     if not payment.is_authorization or previous not in CAPTURABLE or payment.cancel_requested_at is not None:
-        return
+        return False
     grace = timedelta(seconds=float(antom_settings.SESSION_EXPIRY_GRACE))
-    if expires_at(payment) - grace <= timezone.now():
-        send_expired(change)
-
-
-def send_expired(change: Change) -> None:
-    """``payment_authorization_expired`` on commit, with what was captured."""
-    payment = change.payment
-    signals.send_on_commit(
-        signals.payment_authorization_expired,
-        payment=payment,
-        source=change.ctx.source,
-        captured_amount=payment.captured_amount,
-    )
+    return expires_at(payment) - grace <= timezone.now()

@@ -18,11 +18,11 @@ from .. import signals
 from ..client.errors import AntomOutcomeUnknown
 from ..conf import antom_settings
 from ..exceptions import AmountExceeded, GatewayRefused, InvalidTransition
-from ..models import Capture, Payment, Source
+from ..models import Capture, Payment, PaymentEvent, Source
 from ..state import CAPTURABLE
 from . import actions
-from .auth_hooks import antom_captures, expires_at, send_expired, watched
-from .context import Ctx, atomic, changing, flag, lock, move
+from .auth_hooks import antom_captures, expires_at, watched
+from .context import Ctx, atomic, changing, flag, lock, move, record
 from .results import inquire, sync_payment
 from .schedule import seconds
 
@@ -109,7 +109,7 @@ def check_expiry(
        after the expiry, the policy is too late and is skipped.
     3. From the expiry, an inquiry confirms the end. With nothing captured, Antom reports it CANCELLED and the
        normal path moves it there, ``payment_authorization_expired`` going with that move
-       (:func:`~.auth_hooks.on_cancelled`). Partly captured with no capture in flight, the rest lapsed: it moves to
+       (:func:`~.auth_hooks.lapsed`). Partly captured with no capture in flight, the rest lapsed: it moves to
        SUCCEEDED (``payment_succeeded``, ``payment_authorization_expired``). While Antom still reports it open
        it is asked again every ``SWEEP_INTERVAL``; ``FOLLOW_UP_WINDOW`` after the expiry it is flagged for
        review and left to people (and to the sweep).
@@ -152,8 +152,13 @@ def _apply_policy(
             return locked  # applied by another worker
         locked.expiry_handled_at = now
         change.save("expiry_handled_at")
-        signals.send_on_commit(
-            signals.payment_authorization_expiring, payment=locked, source=source, policy=policy, expires_at=expires
+        record(
+            locked,
+            PaymentEvent.Kind.EXPIRING,
+            change.ctx,
+            announce=[signals.payment_authorization_expiring],
+            policy=policy,
+            expires_at=expires.isoformat(),
         )
         if policy == "capture":
             # The intent is on the row before anything is sent: the due processor runs it if this worker dies.
@@ -197,7 +202,7 @@ def _confirm_end(
         logger.info("inquiryPayment %s after its authorization expired: %s", payment.payment_request_id, exc)
         return again
     if not watched(found.payment):
-        return None  # CANCELLED (on_cancelled sent the expiry with the move), or captured in full
+        return None  # CANCELLED (the move sent the expiry: auth_hooks.lapsed), or captured in full
     if found.refused is None and found.payment.status == P.PARTIALLY_CAPTURED and _close_lapsed(payment, source):
         return None
     if now >= expires + seconds("FOLLOW_UP_WINDOW"):
@@ -216,7 +221,10 @@ def _close_lapsed(payment: Payment, source: str) -> bool:
         if locked.status != P.PARTIALLY_CAPTURED or locked.captures.filter(status=C.PENDING).exists():
             return False
         move(
-            change, P.SUCCEEDED, captured=locked.captured_amount, note="the uncaptured rest of the authorization lapsed"
+            change,
+            P.SUCCEEDED,
+            expired=True,
+            captured=locked.captured_amount,
+            note="the uncaptured rest of the authorization lapsed",
         )
-        send_expired(change)
     return True

@@ -3,7 +3,7 @@ shared helpers that record it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -16,7 +16,8 @@ from .. import signals
 from ..conf import antom_settings
 from ..models import Capture, Payment, PaymentEvent, Refund, Source
 from ..state import PAYMENT_PAID, Decision, decide_payment
-from .auth_hooks import on_authorized, on_cancelled
+from . import outbox
+from .auth_hooks import lapsed, on_authorized
 from .rows import insert_row, update_row
 
 if TYPE_CHECKING:
@@ -108,9 +109,14 @@ def record(
     from_status: str = "",
     to_status: str = "",
     row: Capture | Refund | None = None,
+    announce: Sequence[signals.Signal] = (),
     **detail: Any,
 ) -> PaymentEvent:
-    """Append one line to the payment's timeline (``row``: the capture or refund it concerns)."""
+    """Append one line to the payment's timeline (``row``: the capture or refund it concerns).
+
+    ``announce``: the signals this event's transition sends, in order, once the transaction commits; they ride
+    in the event's own row until sent (:mod:`~antom_django.services.outbox`).
+    """
     event = PaymentEvent(
         payment=payment,
         kind=kind,
@@ -123,7 +129,11 @@ def record(
         user=user_or_none(ctx.user),
         detail={k: v for k, v in detail.items() if v not in (None, "")},
     )
+    if announce:
+        outbox.hold(event, list(announce), timezone.now())
     insert_row(event)
+    if announce:
+        outbox.announce(event, payment)
     return event
 
 
@@ -136,8 +146,7 @@ def flag(change: Change, reason: str, **detail: Any) -> None:
     payment.needs_review = True
     payment.review_reason = "\n".join(filter(None, [payment.review_reason, reason]))
     change.save("needs_review", "review_reason")
-    record(payment, PaymentEvent.Kind.REVIEW, ctx, reason=reason, **detail)
-    signals.send_on_commit(signals.payment_needs_review, payment=payment, source=ctx.source, reason=reason)
+    record(payment, PaymentEvent.Kind.REVIEW, ctx, announce=[signals.payment_needs_review], reason=reason, **detail)
 
 
 def flag_once(payment: Payment, reasons: list[str], source: str) -> None:
@@ -158,8 +167,11 @@ def flag_once(payment: Payment, reasons: list[str], source: str) -> None:
         change.flush()
 
 
-def move(change: Change, target: str, **detail: Any) -> Decision:
-    """Move the (locked) payment to ``target`` if the state table allows it; flag contradictions."""
+def move(change: Change, target: str, *, expired: bool = False, **detail: Any) -> Decision:
+    """Move the (locked) payment to ``target`` if the state table allows it; flag contradictions.
+
+    ``expired``: the move also ends the authorization by its expiry (``payment_authorization_expired``).
+    """
     payment, ctx = change.payment, change.ctx
     current = payment.status
     decision = decide_payment(current, target)
@@ -167,28 +179,33 @@ def move(change: Change, target: str, **detail: Any) -> Decision:
         flag(change, f"Antom says {target} but the payment is {current}", **detail)
     if decision is not Decision.APPLY:
         return decision
+    P = Payment.Status
+    authorized = payment.is_authorization and current not in PAYMENT_PAID and target in PAYMENT_PAID
+    announce = [signals.payment_status_changed]
+    if authorized:
+        announce.append(signals.payment_authorized)
+    announce.extend(FINAL_SIGNALS.get(target, ()))
+    if expired or (target == P.CANCELLED and lapsed(payment, current)):
+        announce.append(signals.payment_authorization_expired)
     payment.status = target
     change.save("status")
-    record(payment, PaymentEvent.Kind.STATUS, ctx, from_status=current, to_status=target, **detail)
-    send = signals.send_on_commit
-    send(signals.payment_status_changed, payment=payment, source=ctx.source, from_status=current, to_status=target)
-    P = Payment.Status
-    if payment.is_authorization and current not in PAYMENT_PAID and target in PAYMENT_PAID:
-        send(signals.payment_authorized, payment=payment, source=ctx.source)
+    record(payment, PaymentEvent.Kind.STATUS, ctx, from_status=current, to_status=target, announce=announce, **detail)
+    if authorized:
         problem = on_authorized(change)
         if problem:
             flag(change, problem)
-    if target == P.SUCCEEDED:
-        send(signals.payment_succeeded, payment=payment, source=ctx.source)
-    elif target == P.FAILED:
-        send(signals.payment_failed, payment=payment, source=ctx.source)
-    elif target == P.CANCELLED:
-        send(signals.payment_cancelled, payment=payment, source=ctx.source)
-        on_cancelled(change, current)
-        if payment.cancel_requested_at is not None:  # the cancel is no longer in flight: it happened
-            payment.cancel_requested_at = None
-            change.save("cancel_requested_at")
+    if target == P.CANCELLED and payment.cancel_requested_at is not None:
+        payment.cancel_requested_at = None  # the cancel is no longer in flight: it happened
+        change.save("cancel_requested_at")
     return decision
+
+
+FINAL_SIGNALS: dict[str, tuple[signals.Signal, ...]] = {
+    Payment.Status.SUCCEEDED: (signals.payment_succeeded,),
+    Payment.Status.FAILED: (signals.payment_failed,),
+    Payment.Status.CANCELLED: (signals.payment_cancelled,),
+}
+"""The signal a move to each final status sends after ``payment_status_changed``."""
 
 
 def ledger_total(queryset: Any, *statuses: str) -> int:

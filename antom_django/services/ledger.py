@@ -214,6 +214,7 @@ def settle(change: Change, row: Capture | Refund, fact: LedgerFact) -> Decision 
         row.gateway_data = fact.raw
     row.save()
     result_code = fact.result.code if fact.result else ""
+    succeeded, failed = SIGNALS[type(row)]
     record(
         payment,
         row.event_kind,
@@ -221,16 +222,13 @@ def settle(change: Change, row: Capture | Refund, fact: LedgerFact) -> Decision 
         from_status=previous,
         to_status=target,
         row=row,
+        announce=[succeeded if target == C.SUCCEEDED else failed],
         amount=row.amount,
         result_code=result_code,
     )
-    succeeded, failed = SIGNALS[type(row)]
     if target == C.SUCCEEDED:
-        signals.send_on_commit(succeeded, payment=payment, source=ctx.source, **{row.noun: row})
         final = isinstance(row, Capture) and bool(row.is_last_capture)
         rederive(change, captured=captured, refunded=refunded, final_capture=final)
-    else:
-        signals.send_on_commit(failed, payment=payment, source=ctx.source, **{row.noun: row})
     return decision
 
 

@@ -1,6 +1,7 @@
 """The sweep: the slow safety net behind the due queue, for cron and Celery beat alike.
 
-Every ``SWEEP_INTERVAL`` it applies stored notifications left unapplied, then asks Antom about every unsettled
+Every ``SWEEP_INTERVAL`` it applies stored notifications left unapplied, sends the signals a dead process left
+unsent (:mod:`~antom_django.services.outbox`), then asks Antom about every unsettled
 payment nobody has heard of for ``SWEEP_INTERVAL`` — whatever its ``next_check_at`` says, so a payment the
 due queue lost track of is still settled. What it changes is on each payment's timeline with source SWEEP.
 """
@@ -17,6 +18,7 @@ from django.utils import timezone
 
 from ..models import Capture, Payment, Refund, Source
 from ..state import CAPTURABLE, PAYMENT_PENDING, LedgerStatus, PaymentStatus
+from . import outbox
 from .due import tend
 from .queue import apply_pending_notifications
 from .results import claim_inquiry
@@ -51,10 +53,12 @@ def candidates(now: datetime) -> QuerySet[Payment]:
 
 
 def sweep(*, limit: int = 500, client: AntomClient | None = None) -> Counter[str]:
-    """One sweep; returns counts: ``notifications`` applied, payments ``checked``, ``changed`` and ``errors``."""
+    """One sweep; returns counts: ``notifications`` applied, events whose ``signals`` were sent, payments
+    ``checked``, ``changed`` and ``errors``."""
     counts: Counter[str] = Counter()
     counts["notifications"] = apply_pending_notifications(limit=limit).total()
     now = timezone.now()
+    counts["signals"] = outbox.resend(limit=limit, now=now)
     interval = seconds("SWEEP_INTERVAL").total_seconds()
     for payment in candidates(now)[:limit]:
         if not claim_inquiry(payment, interval / 2):  # another sweep has it
@@ -72,7 +76,7 @@ def sweep(*, limit: int = 500, client: AntomClient | None = None) -> Counter[str
         payment.refresh_from_db()
         if _snapshot(payment) != before:
             counts["changed"] += 1
-    if counts["checked"] or counts["notifications"]:
+    if counts["checked"] or counts["notifications"] or counts["signals"]:
         logger.info("antom sweep: %s", dict(counts))
     return counts
 

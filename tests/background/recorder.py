@@ -1,7 +1,8 @@
 """Every antom_django signal a process sends, appended as a JSON line to the file ``ANTOM_TEST_SIGNALS`` names.
 
 Installed in the worker processes (:mod:`tests.background.settings`) and connected in the test process, so a test
-counts each signal over every process that could have sent it.
+counts each signal over every process that could have sent it. A process started with
+``ANTOM_TEST_DIE_AFTER_SIGNAL=<name>`` SIGKILLs itself once it has recorded that signal.
 """
 
 from __future__ import annotations
@@ -9,14 +10,15 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from signal import SIGKILL
 from typing import Any
 
 from django.apps import AppConfig
 from django.dispatch import Signal
 
-from antom_django import signals
+from antom_django import signals as antom_signals
 
-SIGNALS = {name: value for name, value in vars(signals).items() if isinstance(value, Signal)}
+SIGNALS = {name: value for name, value in vars(antom_signals).items() if isinstance(value, Signal)}
 
 
 class Recorder:
@@ -33,10 +35,13 @@ class Recorder:
                 "payment": getattr(payment, "payment_request_id", None),
                 "source": kwargs.get("source"),
                 "policy": kwargs.get("policy"),
+                "event": getattr(kwargs.get("event"), "pk", None),
                 "pid": os.getpid(),
             }
             with self.path.open("a", encoding="utf-8") as file:
                 file.write(json.dumps(line) + "\n")
+            if name == os.environ.get("ANTOM_TEST_DIE_AFTER_SIGNAL"):
+                os.kill(os.getpid(), SIGKILL)  # a process killed between the commit and its other signals
 
         return receive
 

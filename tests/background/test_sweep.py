@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 import re
+import signal
 import time
 
 import pytest
+from django.utils import timezone
 
 from antom_django import services
 from antom_django.models import Capture, Payment, PaymentEvent, Source
 
-from .conftest import DECLINED, Background, fault
+from .conftest import DECLINED, MANAGE, Background, fault
 from .test_capture import captured_once
 
 P = Payment.Status
@@ -28,10 +30,13 @@ def sweep_by_command(background: Background) -> dict[str, int]:
     command = background.manage("antom_sweep", "--skip-checks")
     assert command.wait(60) == 0, command.output()
     found = re.search(
-        r"(\d+) notifications applied, (\d+) payments checked, (\d+) changed, (\d+) errors", command.output()
+        r"(\d+) notifications applied, (\d+) events' signals sent, (\d+) payments checked, (\d+) changed, "
+        r"(\d+) errors",
+        command.output(),
     )
     assert found, command.output()
-    return dict(zip(["notifications", "checked", "changed", "errors"], map(int, found.groups()), strict=True))
+    names = ["notifications", "signals", "checked", "changed", "errors"]
+    return dict(zip(names, map(int, found.groups()), strict=True))
 
 
 @pytest.mark.parametrize(
@@ -61,3 +66,40 @@ def test_a_sweep_settles_payments_whose_notifications_were_all_dropped(backgroun
         event = PaymentEvent.objects.get(payment=payment, kind=PaymentEvent.Kind.STATUS, to_status=status)
         assert event.source == Source.SWEEP
     assert {a.outcome for d in background.sandbox.notifications() for a in d.attempts} == {"dropped"}
+
+
+def test_signals_a_killed_process_left_unsent_are_sent_by_the_next_sweep(background: Background) -> None:
+    """The outbox: a process SIGKILLed after its commit, between two signals of one transition, loses none."""
+    background.configure(SIGNAL_RESEND_AFTER=6.0)
+    background.sandbox.set_faults(notify_drop=-1)
+    paid = background.pay(background.new_payment("order-killed"))
+    time.sleep(background.antom["SWEEP_INTERVAL"] + 0.2)
+
+    # The sweep applies the result, commits, sends payment_status_changed, then dies before payment_authorized.
+    dying = background.start(
+        [*MANAGE, "antom_sweep", "--skip-checks"], "dying-sweep", ANTOM_TEST_DIE_AFTER_SIGNAL="payment_status_changed"
+    )
+    assert dying.wait(60) == -signal.SIGKILL, dying.output()
+    assert background.refreshed(paid).status == P.AUTHORIZED, "the transition committed before the death"
+    event = PaymentEvent.objects.get(payment=paid, kind=PaymentEvent.Kind.STATUS, to_status=P.AUTHORIZED)
+    assert event.signals == "payment_status_changed,payment_authorized" and event.signal_after is not None
+    assert [s["signal"] for s in sent_for(background, event)] == ["payment_status_changed"]
+
+    early = sweep_by_command(background)  # before SIGNAL_RESEND_AFTER: the sender may still be alive
+    assert timezone.now() < event.signal_after, "the machine is too slow for this test's timing"
+    assert early["signals"] == 0, early
+    time.sleep((event.signal_after - timezone.now()).total_seconds() + 0.2)
+    counts = sweep_by_command(background)
+
+    assert counts["signals"] == 1, counts
+    sent = sent_for(background, event)
+    assert [s["signal"] for s in sent] == ["payment_status_changed", "payment_status_changed", "payment_authorized"]
+    assert sent[1]["pid"] == sent[2]["pid"] != sent[0]["pid"], "sent again by the sweep, for the same event"
+    event.refresh_from_db()
+    assert (event.signals, event.signal_after) == ("", None)
+    again = sweep_by_command(background)
+    assert again["signals"] == 0 and len(sent_for(background, event)) == 3
+
+
+def sent_for(background: Background, event: PaymentEvent) -> list[dict[str, object]]:
+    return [s for s in background.signals() if s["event"] == event.pk]

@@ -238,7 +238,10 @@ def test_the_sweep_command_prints_what_it_did(antom_sandbox: SandboxServer, caps
     from django.core.management import call_command
 
     call_command("antom_sweep")
-    assert "antom sweep: 0 notifications applied, 0 payments checked, 0 changed, 0 errors" in capsys.readouterr().out
+    assert (
+        "antom sweep: 0 notifications applied, 0 events' signals sent, 0 payments checked, 0 changed, 0 errors"
+        in capsys.readouterr().out
+    )
 
 
 def test_still_processing_costs_one_update_after_the_first_answer(

@@ -12,7 +12,7 @@ from antom_django.services.sweep import sweep
 
 class Command(BaseCommand):
     help = (
-        "Apply stored notifications left unapplied, then ask Antom about every unsettled payment nobody heard "
+        "Apply stored notifications left unapplied, send the signals a dead process left unsent, then ask Antom about every unsettled payment nobody heard "
         "of for SWEEP_INTERVAL (pending results, unknown capture/refund/cancel outcomes, due captures, expiring "
         "authorizations). Run it from cron every few minutes when Celery beat does not run antom_django.sweep."
     )
@@ -23,6 +23,6 @@ class Command(BaseCommand):
     def handle(self, *args: Any, limit: int, **options: Any) -> None:
         counts = sweep(limit=limit)
         self.stdout.write(
-            f"antom sweep: {counts['notifications']} notifications applied, {counts['checked']} payments checked, "
-            f"{counts['changed']} changed, {counts['errors']} errors"
+            f"antom sweep: {counts['notifications']} notifications applied, {counts['signals']} events' signals sent, "
+            f"{counts['checked']} payments checked, {counts['changed']} changed, {counts['errors']} errors"
         )
