@@ -451,11 +451,12 @@ def test_rejected_records_are_truncated_and_bounded(client: Client, db: None) ->
 
 # -- cost ----------------------------------------------------------------------------------------
 
-QUERIES_APPLIED = 7
+QUERIES_APPLIED = 8
 """SQL statements per applied PAYMENT_RESULT, whatever the payment: store the raw body (1), then one transaction
 (BEGIN, COMMIT: 2): read the payment by paymentRequestId with its row locked, claim the dedupe key and record the
 outcome in one UPDATE of the notification, one UPDATE of the payment's changed columns (status and the facts that
-came with it), record the event (4)."""
+came with it), record the event with the signals it announces (4); after the commit and the signals, clear the
+event's outbox columns (1)."""
 
 QUERIES_REPLAY = 1
 """The same bytes again: the INSERT collides with the stored row's fingerprint and counts the delivery on it

@@ -50,6 +50,7 @@ EXPECTED: dict[type[models.Model], list[tuple[str, ...]]] = {
         ("notification_id",),
         ("payment_id", "created_at"),
         ("refund_id",),
+        ("signal_after",),  # the signal outbox's resend (services.outbox.resend), partial: unsent signals only
         ("user_id",),
     ],
 }
@@ -66,6 +67,7 @@ PARTIAL = [
     "antom_event_refund_idx",
     "antom_event_notif_idx",
     "antom_event_user_idx",
+    "antom_event_outbox_idx",
 ]
 
 
