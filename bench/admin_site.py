@@ -15,47 +15,16 @@ from typing import Any
 
 import dj_database_url
 
-from bench.notify_site import VECTORS
+from tests.settings import INSTALLED_APPS as _test_apps
+from tests.settings import MIDDLEWARE, STATIC_URL, TEMPLATES, TIME_ZONE, USE_TZ, VECTORS  # noqa: F401 - the test project's
 
 DATABASE_URL = os.environ.get("ANTOM_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/antom_bench_admin")
 
 SECRET_KEY = "antom-django-bench"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver"]
-USE_TZ = True
-TIME_ZONE = "UTC"
 ROOT_URLCONF = "bench.admin_urls"
-INSTALLED_APPS = [
-    "django.contrib.admin",
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "django.contrib.staticfiles",
-    "rest_framework",
-    "antom_django",
-]
-MIDDLEWARE = [
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-]
-TEMPLATES = [
-    {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "APP_DIRS": True,
-        "OPTIONS": {
-            "context_processors": [
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-            ]
-        },
-    }
-]
-STATIC_URL = "/static/"
+INSTALLED_APPS = [app for app in _test_apps if app != "drf_spectacular"]  # the admin only: no API schema
 _large = dj_database_url.parse(DATABASE_URL, conn_max_age=None)
 DATABASES = {"default": _large, "small": {**_large, "NAME": f"{_large['NAME']}_small"}}
 DATABASE_ROUTERS = ["bench.admin_site.SizeRouter"]

@@ -12,7 +12,6 @@ through its own environment contract) with four changes for the run.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -21,9 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "example_project"), str(ROOT)]
 
 from shopsite.settings import *  # noqa: E402, F403 - the shop, with the changes below
-from shopsite.settings import ANTOM, CELERY_BEAT_SCHEDULE, INSTALLED_APPS  # noqa: E402
+from shopsite.settings import ANTOM, CELERY_BEAT_SCHEDULE, INSTALLED_APPS, LOGGING  # noqa: E402
+from tests.settings import VECTORS  # noqa: E402
 
-VECTORS = json.loads((ROOT / "tests" / "fixtures" / "signature_vectors.json").read_text())
 CLIENT_TIMEOUT = 2.0
 """Seconds the client waits for an answer; the simulator's injected latency is longer (a timeout)."""
 
@@ -52,12 +51,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+LOGGING = {  # the shop's, quieter
+    **LOGGING,
     "loggers": {
-        "antom_django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
-        "shop": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        name: {**logger, "level": "WARNING", "propagate": False} for name, logger in LOGGING["loggers"].items()
     },
 }
