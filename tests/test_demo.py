@@ -21,11 +21,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
-import redis
 from django.db import connection
 
+from tests.broker import forget_queue
+from tests.celery_app import BROKER_URL
+
 ROOT = Path(__file__).resolve().parents[1]
-BROKER_URL = os.environ.get("ANTOM_TEST_BROKER_URL", "redis://127.0.0.1:6379/11")
 DEMO = [sys.executable, "scripts/demo.py"]
 
 
@@ -53,16 +54,7 @@ def postgres_url() -> Iterator[str]:
     finally:
         with admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        forget_celery_queue()
-
-
-def forget_celery_queue() -> None:
-    """The beat ticks the demo's worker left in Redis (the shop uses Celery's default queue)."""
-    broker = redis.Redis.from_url(BROKER_URL)
-    try:
-        broker.delete("celery")
-    finally:
-        broker.close()
+        forget_queue("celery")  # the shop uses Celery's default queue
 
 
 def demo_env(database_url: str, keys_dir: Path) -> dict[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -21,7 +22,6 @@ from typing import Any
 from wsgiref.simple_server import make_server
 
 import pytest
-import redis
 from celery.result import AsyncResult
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
@@ -36,7 +36,8 @@ from antom_django.sandbox import SandboxServer
 from antom_django.sandbox.faults import FAULT_HEADER
 from antom_django.sandbox.server import _QuietHandler, _ThreadingWSGIServer
 from antom_django.sandbox.store import Payment as AntomPayment
-from tests.celery_app import BROKER_URL, app
+from tests.broker import forget_queue
+from tests.celery_app import RESULT_URL, app
 from tests.processes import LoggedProcess
 
 from .calls import CallLog
@@ -78,21 +79,13 @@ def database_url() -> str:
     return f"postgres://{s['USER']}{password}@{host}:{port}/{s['NAME']}"
 
 
-def forget_queue(name: str) -> None:
-    """Remove a test run's queue from the Redis broker: its messages, and those a killed worker left unacked."""
-    broker = redis.Redis.from_url(BROKER_URL)
-    try:
-        broker.delete(*broker.keys(f"{name}*") or [name])
-        for tag, entry in broker.hgetall("unacked").items():
-            if json.loads(entry)[2] == name:  # [message, exchange, routing key]
-                broker.hdel("unacked", tag)
-                broker.zrem("unacked_index", tag)
-        for binding in broker.keys("_kombu.binding.*"):
-            for member in broker.smembers(binding):
-                if name.encode() in member:
-                    broker.srem(binding, member)
-    finally:
-        broker.close()
+TASK_ID = re.compile(r"Task [\w.]+\[([0-9a-f-]{36})\] received")
+
+
+def forget_results(task_ids: set[str]) -> None:
+    """Remove these tasks' results from the result backend (Celery keeps them a day)."""
+    for task_id in task_ids:
+        AsyncResult(task_id, app=app).forget()
 
 
 class Ticker(threading.Thread):
@@ -193,7 +186,8 @@ class Background:
         self.tickers.append(ticker)
 
     def close(self) -> None:
-        """Stop every process and ticker; put the settings, the simulator and the signals back; empty the queue."""
+        """Stop every process and ticker; put the settings, the simulator and the signals back; empty the queue
+        and forget the tasks' results."""
         for ticker in self.tickers:
             ticker.stopped.set()
             ticker.join(timeout=10)
@@ -210,6 +204,8 @@ class Background:
             restore()
         if self.redis_used:
             forget_queue(self.queue)
+        if RESULT_URL:  # every task a worker of this test received: sent here, by a ticker, beat or the shop
+            forget_results({found for p in self.processes for found in TASK_ID.findall(p.output())})
 
     def outputs(self) -> str:
         return "\n".join(
