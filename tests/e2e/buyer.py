@@ -124,6 +124,11 @@ class Buyer:
         self.wait(lambda d: "/checkout/result/" in d.current_url, timeout)
         return self.wait(lambda d: self.find("#result").get_attribute("data-state") == state and self.find("#result"))
 
+    def authorized(self, number: str) -> None:
+        """The result page shows the payment authorized, then the order page the order awaiting its capture."""
+        self.result("authorized")
+        assert self.order_status(number, "awaiting_capture")
+
     def order_status(self, number: str, expected: str, timeout: float = WAIT) -> str:
         """The order page's status once it reads ``expected`` (the page does not refresh itself: reload it)."""
         self.open(f"/orders/{number}/")

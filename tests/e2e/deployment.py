@@ -296,6 +296,12 @@ class Deployment:
         """The order's payments the simulator took money for."""
         return [payment for payment in self.at_simulator(number) if payment["paymentStatus"] == "SUCCESS"]
 
+    def charge(self, number: str, currency: str, value: str) -> dict[str, Any]:
+        """The order's one charge at the simulator, once its amount is checked (``value`` in minor units)."""
+        (charge,) = self.charges(number)
+        assert charge["paymentAmount"] == {"currency": currency, "value": value}
+        return charge
+
     def expire_session(self, session_id: str) -> dict[str, Any]:
         answer = requests.post(f"{self.simulator_url}/sandbox/sessions/{session_id}/expire", json={}, timeout=10)
         answer.raise_for_status()

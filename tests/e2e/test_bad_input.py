@@ -42,8 +42,7 @@ def test_a_tampered_price(buyer: Buyer, shop: Deployment) -> None:
     assert buyer.in_frame(POPUP, lambda: buyer.text("#amount")) in {"SGD 42.00", "42.00 SGD"}
     buyer.card_form(POPUP, APPROVED)
     buyer.submit_popup()
-    buyer.result("authorized")
-    assert buyer.order_status(number, "awaiting_capture")
+    buyer.authorized(number)
     (payment,) = shop.payments(number)
     assert (payment["amount"], payment["currency"]) == (4200, "SGD")
     (charged,) = shop.at_simulator(number)
@@ -59,8 +58,7 @@ def test_a_double_clicked_pay_button(buyer: Buyer, shop: Deployment) -> None:
     buyer.card_form(POPUP, APPROVED)
     assert len(buyer.all("[data-antom-sandbox-popup]")) == 1
     buyer.submit_popup()
-    buyer.result("authorized")
-    assert buyer.order_status(number, "awaiting_capture")
+    buyer.authorized(number)
     assert len(shop.payments(number)) == 1
     assert len(shop.charges(number)) == 1
 
@@ -77,8 +75,7 @@ def test_returning_to_an_expired_session(buyer: Buyer, shop: Deployment) -> None
     assert not buyer.all("[data-antom-sandbox-popup]")
     buyer.screenshot("checkout-expired")
     buyer.pay_in_popup(APPROVED)  # a new session
-    buyer.result("authorized")
-    assert buyer.order_status(number, "awaiting_capture")
+    buyer.authorized(number)
     expired, paid = shop.payments(number)
     assert (expired["status"], expired["result_code"], paid["status"]) == ("FAILED", "ORDER_IS_CLOSED", "AUTHORIZED")
     assert [p["paymentStatus"] for p in shop.at_simulator(number)] == ["FAIL", "SUCCESS"]

@@ -27,8 +27,7 @@ def test_popup(buyer: Buyer, shop: Deployment) -> None:
     assert "Thank you" in buyer.text("#result-title") and "SGD 42.00" in result.text
     buyer.screenshot("result-authorized")
     assert buyer.order_status(number, "awaiting_capture")
-    (charge,) = shop.charges(number)
-    assert charge["paymentAmount"] == {"currency": "SGD", "value": "4200"}
+    shop.charge(number, "SGD", "4200")
 
 
 def test_embedded(buyer: Buyer, shop: Deployment) -> None:
@@ -44,10 +43,8 @@ def test_embedded(buyer: Buyer, shop: Deployment) -> None:
     assert not buyer.all("[data-antom-sandbox-popup]")
     assert not buyer.pay_button().is_displayed()  # the component's own button pays
     buyer.in_frame(EMBEDDED, lambda: buyer.find("#pay-button").click())
-    buyer.result("authorized")
-    assert buyer.order_status(number, "awaiting_capture")
-    (charge,) = shop.charges(number)
-    assert charge["paymentAmount"] == {"currency": "JPY", "value": "3800"}
+    buyer.authorized(number)
+    shop.charge(number, "JPY", "3800")
 
 
 def test_declined_then_a_retry(buyer: Buyer, shop: Deployment) -> None:
@@ -59,8 +56,7 @@ def test_declined_then_a_retry(buyer: Buyer, shop: Deployment) -> None:
     assert not buyer.all("[data-antom-sandbox-popup]")
     buyer.screenshot("checkout-declined")
     buyer.pay_in_popup(APPROVED)  # "Try again": a new session once the shop knows the first payment failed
-    buyer.result("authorized")
-    assert buyer.order_status(number, "awaiting_capture")
+    buyer.authorized(number)
     first, second = shop.payments(number)
     assert (first["status"], first["result_code"], second["status"]) == ("FAILED", "DO_NOT_HONOR", "AUTHORIZED")
     assert first["session_id"] != second["session_id"]
@@ -71,10 +67,8 @@ def test_three_d_secure(buyer: Buyer, shop: Deployment) -> None:
     number = buyer.buy("loose-leaf-tea")
     buyer.pay_in_popup(THREE_D_SECURE)
     buyer.in_frame(POPUP, lambda: buyer.wait_for("#challenge-pass").click())
-    buyer.result("authorized")
-    assert buyer.order_status(number, "awaiting_capture")
-    (charge,) = shop.charges(number)
-    assert charge["paymentAmount"] == {"currency": "USD", "value": "1250"}
+    buyer.authorized(number)
+    shop.charge(number, "USD", "1250")
 
 
 def test_processing_then_settled(buyer: Buyer, shop: Deployment) -> None:
@@ -95,8 +89,7 @@ def test_processing_then_settled(buyer: Buyer, shop: Deployment) -> None:
 def test_capture_in_the_admin(buyer: Buyer, shop: Deployment) -> None:
     number = buyer.buy("enamel-mug")
     buyer.pay_in_popup(APPROVED)
-    buyer.result("authorized")
-    buyer.order_status(number, "awaiting_capture")
+    buyer.authorized(number)
 
     buyer.open("/admin/login/?next=/admin/shop/order/")
     buyer.find("#id_username").send_keys("admin")
@@ -112,7 +105,6 @@ def test_capture_in_the_admin(buyer: Buyer, shop: Deployment) -> None:
 
     assert buyer.order_status(number, "shipped")
     buyer.screenshot("order-shipped")
-    (charge,) = shop.charges(number)
-    assert charge["paymentAmount"] == {"currency": "SGD", "value": "1800"}
+    charge = shop.charge(number, "SGD", "1800")
     captures = [(t["transactionType"], t["transactionStatus"], t["transactionAmount"]) for t in charge["transactions"]]
     assert captures == [("CAPTURE", "SUCCESS", {"currency": "SGD", "value": "1800"})]
