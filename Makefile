@@ -9,8 +9,12 @@ EXTRAS ?= dev
 # The suite runs on PostgreSQL (the production database) and again on SQLite (the embedded default).
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_SQLITE_URL ?= sqlite:///$(CURDIR)/tests/test.sqlite3
-# The newest supported Django, on the Python given as PYTHON (Django 6 needs Python 3.12+).
+# The newest supported Django, on the Python given as PYTHON (Django 6 needs Python 3.12+), in a database of its
+# own so that it can run beside the others.
 NEWEST_DJANGO ?= 6.1
+NEWEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test_newest
+# With NEWEST_PYTHON set (a Python 3.12+), `make test` runs test-newest beside the other two runs.
+NEWEST_PYTHON ?=
 PYTEST_ARGS ?=
 
 .PHONY: demo demo-check test test-postgres test-sqlite test-newest lint bench bench-smoke chaos install clean
@@ -41,9 +45,10 @@ lint: $(VENV)/.installed
 	DATABASE_URL=sqlite://:memory: $(PY) example_project/manage.py makemigrations --check --dry-run --skip-checks
 	$(PY) manage.py check --fail-level WARNING
 
-# The two database runs go side by side (each output shown whole when its run ends), then the demo's check.
+# The database runs go side by side (each output shown whole when its run ends), then the demo's check.
+TEST_RUNS := test-postgres test-sqlite $(if $(NEWEST_PYTHON),test-newest)
 test: lint bench-smoke
-	$(MAKE) --no-print-directory -j2 --output-sync=target test-postgres test-sqlite
+	$(MAKE) --no-print-directory -j3 --output-sync=target $(TEST_RUNS)
 	$(MAKE) --no-print-directory demo-check
 
 # Each run deselects the other database's tests (-m), so that none is skipped (CI fails skips).
@@ -55,7 +60,8 @@ test-sqlite: $(VENV)/.installed
 	ANTOM_TEST_DATABASE_URL=$(TEST_SQLITE_URL) $(PY) -m pytest -m "not postgres" $(PYTEST_ARGS)
 
 test-newest:
-	$(MAKE) test-postgres VENV=.venv-django$(NEWEST_DJANGO) DJANGO=$(NEWEST_DJANGO) EXTRAS=test
+	$(MAKE) --no-print-directory test-postgres VENV=.venv-django$(NEWEST_DJANGO) DJANGO=$(NEWEST_DJANGO) EXTRAS=test \
+		TEST_POSTGRES_URL=$(NEWEST_POSTGRES_URL) $(if $(NEWEST_PYTHON),PYTHON=$(NEWEST_PYTHON))
 
 # Full signing benchmark (fails if a target is missed); the smoke run only checks agreement with the SDK.
 bench: $(VENV)/.installed
