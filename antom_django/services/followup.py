@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
@@ -24,11 +24,10 @@ from ..models import Capture, Payment, Refund, Source
 from . import actions
 from .context import Change, Ctx, atomic, flag_once, get_client, lock
 from .ledger import LedgerFact, settle
-from .results import sync_payment
+from .results import inquire, sync_payment
 
 if TYPE_CHECKING:
     from ..client.api import AntomClient
-    from ..client.types import PaymentInquiry
 
 logger = logging.getLogger("antom_django.services")
 PENDING = Capture.Status.PENDING
@@ -89,31 +88,15 @@ def _pending(payment: Payment) -> tuple[list[Capture], list[Refund]]:
 # -- captures: inquiryPayment, then the same captureRequestId again --------------------------------------------
 
 
-class _Recorder:
-    """The client, keeping the inquiryPayment answer :func:`sync_payment` applied (which captures it lists)."""
-
-    def __init__(self, client: AntomClient) -> None:
-        self.client = client
-        self.answer: PaymentInquiry | None = None
-
-    def inquiry_payment(self, **ref: Any) -> PaymentInquiry:
-        self.answer = self.client.inquiry_payment(**ref)
-        return self.answer
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.client, name)
-
-
 def _follow_captures(payment: Payment, captures: list[Capture], source: str, antom: AntomClient) -> None:
-    recorder = _Recorder(antom)
     try:
-        sync_payment(payment, source=source, client=cast("AntomClient", recorder))
+        answer = inquire(payment, source=source, client=antom).answer
     except AntomOutcomeUnknown as exc:
         logger.info("follow-up: inquiryPayment %s unknown: %s", payment.payment_request_id, exc)
         return
-    if recorder.answer is None:  # Antom refused the inquiry: nothing learned, nothing to resend on
+    if answer is None:  # Antom refused the inquiry: nothing learned, nothing to resend on
         return
-    listed = {tx.request_id for tx in recorder.answer.transactions if tx.type == "CAPTURE"}
+    listed = {tx.request_id for tx in answer.transactions if tx.type == "CAPTURE"}
     for row in captures:
         # Listed and still PENDING: Antom is processing it (wait). Not listed: it never reached Antom.
         if row.capture_request_id not in listed:

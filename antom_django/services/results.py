@@ -212,10 +212,12 @@ EXPIRED_UNUSED = "The payment session expired before the buyer paid with it."
 
 
 class Inquiry(NamedTuple):
-    """What :func:`inquire` learned: the refreshed payment, and Antom's F when it refused the inquiry."""
+    """What :func:`inquire` learned: the refreshed payment, Antom's F when it refused the inquiry, and its answer
+    otherwise (``None`` when nobody was asked: another caller asked within ``min_interval``)."""
 
     payment: Payment
     refused: AntomFailed | None = None
+    answer: PaymentInquiry | None = None
 
 
 def sync_payment(
@@ -264,7 +266,7 @@ def inquire(
         # The poller's usual answer ("still processing"): the inquiry time is all there is to write.
         payment.last_inquiry_at = timezone.now()
         Payment.objects.filter(pk=payment.pk).update(last_inquiry_at=payment.last_inquiry_at)
-        return Inquiry(payment)
+        return Inquiry(payment, answer=answer)
     with atomic():
         change = Change(lock(payment), ctx)
         change.payment.last_inquiry_at = timezone.now()
@@ -273,14 +275,14 @@ def inquire(
             flag(change, f"An inquiryPayment answer could not be used: {problem}")
             if not change.flush("last_inquiry_at"):
                 change.payment.save(update_fields=["last_inquiry_at"])
-            return Inquiry(change.payment)
+            return Inquiry(change.payment, answer=answer)
         apply_payment_message(change, answer)
         forget_lost_cancel(change, answer)
         # What the answer changes and the inquiry time go in one UPDATE, as for a notification; an answer
         # that changes nothing writes the time alone, leaving updated_at as it was.
         if not change.flush("last_inquiry_at"):
             change.payment.save(update_fields=["last_inquiry_at"])
-    return Inquiry(change.payment)
+    return Inquiry(change.payment, answer=answer)
 
 
 def says_nothing_new(payment: Payment, answer: PaymentInquiry) -> bool:

@@ -13,7 +13,7 @@ from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from ..models import Capture, Payment, Refund, Source
@@ -73,7 +73,6 @@ def sweep(*, limit: int = 500, client: AntomClient | None = None) -> Counter[str
         counts["checked"] += 1
         if next_at is not None:
             wake(payment, next_at)
-        payment.refresh_from_db()
         if _snapshot(payment) != before:
             counts["changed"] += 1
     if counts["checked"] or counts["notifications"] or counts["signals"]:
@@ -82,13 +81,22 @@ def sweep(*, limit: int = 500, client: AntomClient | None = None) -> Counter[str
 
 
 def _snapshot(payment: Payment) -> tuple[object, ...]:
-    pending = (LedgerStatus.PENDING,)
-    return (
-        payment.status,
-        payment.captured_amount,
-        payment.refunded_amount,
-        payment.cancel_requested_at,
-        payment.needs_review,
-        Capture.objects.filter(payment=payment, status__in=pending).count(),
-        Refund.objects.filter(payment=payment, status__in=pending).count(),
+    """What a sweep can change about the payment, read in one query."""
+    pending = LedgerStatus.PENDING
+    return tuple(
+        Payment.objects.filter(pk=payment.pk)
+        .annotate(
+            pending_captures=Count("captures", filter=Q(captures__status=pending), distinct=True),
+            pending_refunds=Count("refunds", filter=Q(refunds__status=pending), distinct=True),
+        )
+        .values_list(
+            "status",
+            "captured_amount",
+            "refunded_amount",
+            "cancel_requested_at",
+            "needs_review",
+            "pending_captures",
+            "pending_refunds",
+        )
+        .get()
     )
