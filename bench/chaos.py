@@ -1048,6 +1048,8 @@ def summarize(
         "captured more than authorized",
         "refunded more than captured",
         "signals differ from the timeline's transitions",
+        "signals sent for an event not on the payment's timeline",
+        "signals left unsent in the outbox",
     ):
         report.add("Checks (violations)", check_name, report.violations[check_name])
     for extra in sorted(set(report.violations) - {r[1] for r in report.rows}):
