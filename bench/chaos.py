@@ -973,6 +973,8 @@ def run(
     settle_seconds = time.monotonic() - settle_started
     code, reconcile_output = reconcile(env, since)
     summarize(report, outcomes, flow, truth, killer, left, code)
+    resent = sum(log.read_text(errors="replace").count(RESENT) for log in processes.folder.glob("*.log"))
+    report.add("Signals", "transitions whose signals a sweep sent (their process was killed first)", resent)
     report.add("Time (s)", "flow", f"{flow_seconds:.0f}")
     report.add("Time (s)", "settling (polling, sweeps)", f"{settle_seconds:.0f}")
     report.add("Time (s)", "whole run", f"{time.monotonic() - started:.0f}")
@@ -991,6 +993,10 @@ def run(
         f"{len(errors)} bench errors"
     )
     return 1 if bad else 0
+
+
+RESENT = "were not sent by the process that recorded them"
+"""What :func:`antom_django.services.outbox.resend` logs (WARNING) for each event whose signals it sends."""
 
 
 def summarize(
