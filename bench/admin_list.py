@@ -147,21 +147,22 @@ HISTORY_SQL = [
     FROM antom_django_capture WHERE status = 'SUCCEEDED'
     """,
     """
-    INSERT INTO antom_django_paymentevent (kind, from_status, to_status, source, detail, created_at, payment_id)
+    INSERT INTO antom_django_paymentevent (kind, from_status, to_status, source, detail, created_at, payment_id,
+        signals)
     SELECT 'STATUS', CASE WHEN k = 1 THEN 'INITIATED' ELSE 'PENDING' END,
         CASE WHEN k = 1 THEN 'PENDING' ELSE status END, CASE WHEN k = 1 THEN 'API' ELSE 'NOTIFICATION' END,
-        jsonb_build_object('result_code', result_code), created_at + k * interval '1 minute', id
+        jsonb_build_object('result_code', result_code), created_at + k * interval '1 minute', id, ''
     FROM antom_django_payment, generate_series(1, 2) AS k WHERE k = 1 OR status <> 'PENDING'
     """,
     """
     INSERT INTO antom_django_paymentevent (kind, from_status, to_status, source, detail, created_at, payment_id,
-        capture_id)
-    SELECT 'CAPTURE', 'PENDING', status, 'API', '{}'::jsonb, updated_at, payment_id, id FROM antom_django_capture
+        capture_id, signals)
+    SELECT 'CAPTURE', 'PENDING', status, 'API', '{}'::jsonb, updated_at, payment_id, id, '' FROM antom_django_capture
     """,
     """
     INSERT INTO antom_django_paymentevent (kind, from_status, to_status, source, detail, created_at, payment_id,
-        refund_id)
-    SELECT 'REFUND', 'PENDING', status, 'ADMIN', '{}'::jsonb, updated_at, payment_id, id FROM antom_django_refund
+        refund_id, signals)
+    SELECT 'REFUND', 'PENDING', status, 'ADMIN', '{}'::jsonb, updated_at, payment_id, id, '' FROM antom_django_refund
     """,
 ]
 TABLES = ("payment", "capture", "refund", "notification", "paymentevent")
