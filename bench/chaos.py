@@ -614,12 +614,10 @@ class Report:
 
     def print(self) -> None:
         width = max(len(label) for _, label, _ in self.rows)
-        section = ""
-        for sec, label, value in self.rows:
-            if sec != section:
-                print(f"\n{sec}")
-                section = sec
-            print(f"  {label:<{width}}  {value:>10}")
+        for section in dict.fromkeys(sec for sec, _, _ in self.rows):  # sections in the order they first appear
+            print(f"\n{section}")
+            for _, label, value in (row for row in self.rows if row[0] == section):
+                print(f"  {label:<{width}}  {value:>10}")
         for check, examples in self.examples.items():
             print(f"\nVIOLATION {check} ({self.violations[check]}), e.g.:")
             for example in examples:
