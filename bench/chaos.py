@@ -21,9 +21,10 @@ at random moments and started again.
 At the end (faults off, then a bounded wait for polling and sweeps to settle everything), for every payment:
 its local status, captured and refunded amounts and each capture and refund equal the simulator's records; no
 capture or refund request id reached the simulator without a local row, and none with two different contents;
-captured ≤ authorized and refunded ≤ captured; every signal (recorded in the web, worker and bench processes) was
-sent exactly once per transition on the payment's timeline; and ``manage.py antom_reconcile`` over the run's days
-reports no difference (exit 0). The counts are printed as a table; any violation exits 1.
+captured ≤ authorized and refunded ≤ captured; every transition on the payment's timeline had each of its signals
+sent for its own event (recorded in the web, worker and bench processes; a repeat for the same event, after a
+SIGKILL, is counted apart) and none is left unsent; and ``manage.py antom_reconcile`` over the run's days reports no
+difference (exit 0). The counts are printed as a table; any violation exits 1.
 
 Usage: ``python bench/chaos.py`` (2,000 payments), ``--smoke`` (a small run for CI), ``--payments N``,
 ``--seed N``, ``--notify-apply queue`` (the shop's ``ANTOM_NOTIFY_APPLY``). ``ANTOM_CHAOS_DATABASE_URL`` (default
