@@ -38,8 +38,12 @@ def hold(event: PaymentEvent, announced: list[signals.Signal], now: datetime) ->
 
 
 def announce(event: PaymentEvent, payment: Payment) -> None:
-    """Send the (inserted) event's signals once the current transaction commits (at once outside one)."""
-    transaction.on_commit(lambda: deliver(event, payment))
+    """Send the (inserted) event's signals once the current transaction commits (at once outside one).
+
+    Robust: whatever fails there is logged, never raised into code that already committed; the sweep sends the
+    event's signals again.
+    """
+    transaction.on_commit(lambda: deliver(event, payment), robust=True)
 
 
 def deliver(event: PaymentEvent, payment: Payment) -> None:

@@ -117,3 +117,23 @@ def test_a_claimed_event_is_not_sent_by_a_second_sweep(signal_log: SignalLog) ->
     PaymentEvent.objects.filter(pk=event.pk).update(signal_after=later + timedelta(seconds=60))
     assert outbox.resend(now=later) == 0
     assert signal_log.sent == []
+
+
+def test_a_failure_while_sending_is_logged_not_raised_and_left_to_the_sweep(
+    signal_log: SignalLog, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: Any) -> dict[str, Any]:
+        raise KeyError("detail")
+
+    monkeypatch.setattr(outbox, "arguments", broken)
+    payment = make_payment()
+    with transaction.atomic():
+        apply_payment_result(payment, payment_result(payment), source=Source.POLL)
+    payment.refresh_from_db()
+    assert payment.status == P.AUTHORIZED, "the caller's committed work stands"
+    event = PaymentEvent.objects.get(payment=payment, kind=PaymentEvent.Kind.STATUS)
+    assert event.signals and event.signal_after is not None, "still in the outbox for the sweep"
+    assert "KeyError" in caplog.text
+    monkeypatch.undo()
+    assert outbox.resend(now=event.signal_after + timedelta(seconds=1)) == 1
+    assert signal_log.names() == ["payment_status_changed", "payment_authorized"]
