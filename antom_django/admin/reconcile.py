@@ -32,11 +32,12 @@ from ..api.errors import masked_errors
 from ..client.errors import AntomError, AntomFailed, AntomOutcomeUnknown
 from ..conf import antom_settings
 from ..exceptions import PaymentError
-from ..models import Capture, Payment, Refund, Source
+from ..models import Capture, Payment, PaymentEvent, Refund, Source
 from ..reconcile import attention, check, export, summary
 from ..reconcile.compare import KIND_LABELS, Difference, Kind, compare_payment
 from ..reconcile.reports import MAX_REPORT_BYTES, ReportError, read_report
 from ..reconcile.settlement import Entry, compare_report
+from ..services import outbox
 from ..services.context import payment_ref
 
 VIEW = "antom_django.reconcile_payment"
@@ -143,6 +144,13 @@ def _resend_cancel(payment: Payment, request: HttpRequest) -> tuple[int, str]:
     return messages.SUCCESS, f"{fresh.payment_request_id} is {fresh.status}."
 
 
+def _send_signals(event: PaymentEvent, request: HttpRequest) -> tuple[int, str]:
+    names = event.signals.replace(",", ", ")
+    if not outbox.resend(pk=event.pk):
+        return messages.INFO, f"The signals of event {event.pk} are sent already, or being sent."
+    return messages.SUCCESS, f"Sent {names} for {event.payment.payment_request_id} (event {event.pk})."
+
+
 RESOLUTIONS: dict[str, Resolution] = {
     "sync": Resolution(
         "Sync with Antom", SYNC, Payment, "Ask Antom about this payment now and apply its answer.", _sync
@@ -174,6 +182,14 @@ RESOLUTIONS: dict[str, Resolution] = {
         Payment,
         "Send the cancel (void) of this payment again; it ends cancelled, or stays marked until Antom answers.",
         _resend_cancel,
+    ),
+    "send-signals": Resolution(
+        "Send the signals now",
+        RETRY,
+        PaymentEvent,
+        "Send the signals this transition announced, which the process that made it did not send (it died after "
+        "its commit) and no sweep has sent since, with the same event: receivers keyed on it see them once.",
+        _send_signals,
     ),
 }
 

@@ -1,5 +1,6 @@
 """What needs a person: payments flagged for review, notifications about payments we do not have, payments
-stuck without an outcome, and requests whose outcome is unknown (captures, refunds, cancels in flight)."""
+stuck without an outcome, requests whose outcome is unknown (captures, refunds, cancels in flight), and signals a
+dead process left unsent that no sweep has sent yet."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any, Generic, TypeVar
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 
-from ..models import Capture, Notification, Payment, Refund
+from ..models import Capture, Notification, Payment, PaymentEvent, Refund
+from ..services import outbox
 from ..state import PAYMENT_PENDING
 
 M = TypeVar("M", bound=Model)
@@ -43,6 +45,7 @@ class Attention:
     captures: Queue[Capture]
     refunds: Queue[Refund]
     cancels: Queue[Payment]
+    signals: Queue[PaymentEvent]
 
     @property
     def total(self) -> int:
@@ -56,6 +59,7 @@ class Attention:
             "captures": self.captures,
             "refunds": self.refunds,
             "cancels": self.cancels,
+            "signals": self.signals,
         }
 
 
@@ -97,4 +101,6 @@ def attention(
             .order_by("cancel_requested_at", "pk"),
             limit,
         ),
+        # Sent by the sweep SIGNAL_RESEND_AFTER after their process died: listed only when no sweep did.
+        signals=Queue.of(outbox.overdue(), limit),
     )

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import DatabaseError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -77,18 +78,27 @@ def arguments(name: str, event: PaymentEvent, payment: Payment) -> dict[str, Any
     return kwargs
 
 
-def resend(*, limit: int = 500, now: datetime | None = None) -> int:
-    """Send the signals left unsent past ``SIGNAL_RESEND_AFTER``; returns how many events were sent.
+def overdue(now: datetime | None = None) -> QuerySet[PaymentEvent]:
+    """Events whose signals are unsent past ``SIGNAL_RESEND_AFTER`` (or past a lapsed claim), the oldest first."""
+    return (
+        PaymentEvent.objects.filter(signal_after__lte=now or timezone.now())
+        .select_related("payment", "capture", "refund")
+        .order_by("signal_after", "pk")
+    )
+
+
+def resend(*, limit: int = 500, now: datetime | None = None, pk: int | None = None) -> int:
+    """Send the signals left unsent past ``SIGNAL_RESEND_AFTER`` (of event ``pk`` only, if given); returns how many
+    events were sent.
 
     Each event is claimed first (its ``signal_after`` moved on by compare-and-set), so concurrent sweeps send it
     once; a sweep that dies while sending leaves the claim to lapse, and the next one sends it.
     """
     now = now or timezone.now()
-    due = (
-        PaymentEvent.objects.filter(signal_after__lte=now)
-        .select_related("payment", "capture", "refund")
-        .order_by("signal_after", "pk")[:limit]
-    )
+    due = overdue(now)
+    if pk is not None:
+        due = due.filter(pk=pk)
+    due = due[:limit]
     sent = 0
     for event in due:
         claimed = PaymentEvent.objects.filter(pk=event.pk, signal_after=event.signal_after)

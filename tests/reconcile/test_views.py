@@ -13,9 +13,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from antom_django import services
+from antom_django import services, signals
 from antom_django.client import Amount, AntomOutcomeUnknown
-from antom_django.models import Capture, Notification, Payment, Refund
+from antom_django.models import Capture, Notification, Payment, PaymentEvent, Refund, Source
 from antom_django.sandbox import SandboxServer
 from tests.api.test_unknown_outcomes import fault
 
@@ -124,7 +124,7 @@ def test_everything_that_needs_a_person_is_listed(operator: Client) -> None:
     assert "ref_unknown" in page and "pay_cancelling" in page
     assert resolve("retry-capture", Capture.objects.get(capture_request_id="cap_unknown").pk) in page
     assert resolve("retry-refund", Refund.objects.get(refund_request_id="ref_unknown").pk) in page
-    assert page.count('class="count hot"') == 7  # six lists and the total
+    assert page.count('class="count hot"') == 7  # six lists and the total (no signals left unsent)
     assert f'href="/admin/antom_django/payment/{owner.pk}/change/"' in page
 
 
@@ -204,6 +204,45 @@ def test_send_a_cancel_in_flight_again(operator: Client, antom_sandbox: SandboxS
     assert "Antom&#x27;s answer is unknown" in text(response)
     operator.post(resolve("resend-cancel", authorized.pk))
     assert Payment.objects.get(pk=authorized.pk).status == P.CANCELLED
+
+
+@pytest.mark.django_db
+def test_signals_left_unsent_are_listed_and_sent_once(operator: Client) -> None:
+    sent: list[tuple[str, int]] = []
+
+    def receiver(sender: Any, event: PaymentEvent, **kwargs: Any) -> None:
+        sent.append((kwargs["signal"], event.pk))
+
+    owner = payment("pay_unsent", 4200, status=P.AUTHORIZED)
+    event = PaymentEvent.objects.create(
+        payment=owner,
+        kind=PaymentEvent.Kind.STATUS,
+        source=Source.NOTIFICATION,
+        from_status=P.PENDING,
+        to_status=P.AUTHORIZED,
+        signals="payment_status_changed,payment_authorized",
+        signal_after=timezone.now() + timedelta(seconds=30),  # its process may still be sending
+    )
+    assert "pay_unsent" not in text(operator.get(URL)).split('id="signals"')[1]
+    PaymentEvent.objects.filter(pk=event.pk).update(signal_after=timezone.now() - timedelta(minutes=5))
+    page = text(operator.get(URL)).split('id="signals"')[1]
+    assert "pay_unsent" in page and "payment_status_changed,payment_authorized" in page
+    assert resolve("send-signals", event.pk) in page
+    assert operator.get(resolve("send-signals", event.pk)).status_code == 200  # the confirmation
+    signals.payment_authorized.connect(receiver, dispatch_uid="reconcile-test")
+    signals.payment_status_changed.connect(receiver, dispatch_uid="reconcile-test")
+    try:
+        response = operator.post(resolve("send-signals", event.pk), follow=True)
+        assert "Sent payment_status_changed, payment_authorized for pay_unsent" in text(response)
+        again = operator.post(resolve("send-signals", event.pk), follow=True)
+    finally:
+        signals.payment_authorized.disconnect(dispatch_uid="reconcile-test")
+        signals.payment_status_changed.disconnect(dispatch_uid="reconcile-test")
+    assert "sent already" in text(again)
+    assert sent == [(signals.payment_status_changed, event.pk), (signals.payment_authorized, event.pk)]
+    event.refresh_from_db()
+    assert (event.signals, event.signal_after) == ("", None)
+    assert "pay_unsent" not in text(operator.get(URL)).split('id="signals"')[1]
 
 
 @pytest.mark.django_db
