@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.urls import reverse
+from django.utils import timezone
 
 from ..models import Notification, Payment, PaymentEvent
 from .display import money
@@ -89,6 +90,11 @@ def _event(payment: Payment, event: PaymentEvent) -> Entry:
             entry.title = f"Flagged for review: {detail.pop('reason', '')}"
             entry.problem = True
     entry.details = _details(payment, detail)
+    if event.signals:
+        # Normally for milliseconds; past signal_after, its process died and no sweep has sent them yet.
+        late = event.signal_after is not None and event.signal_after <= timezone.now()
+        entry.details.append(("signals not sent yet", event.signals.replace(",", ", ")))
+        entry.problem = entry.problem or late
     if row is not None:
         entry.details.insert(0, (f"{row.noun} request id", row.request_id))
     if event.notification_id:

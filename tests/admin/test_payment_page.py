@@ -124,6 +124,24 @@ def test_timeline_shows_notifications_with_their_verification(operator: Client) 
     assert ("verification", "signature verified") in note.details
 
 
+def test_timeline_shows_signals_a_dead_process_left_unsent(operator: Client) -> None:
+    from antom_django.models import Source
+
+    payment = make_payment(P.AUTHORIZED)
+    PaymentEvent.objects.create(
+        payment=payment,
+        kind=PaymentEvent.Kind.STATUS,
+        source=Source.POLL,
+        from_status=P.PENDING,
+        to_status=P.AUTHORIZED,
+        signals="payment_status_changed,payment_authorized",
+        signal_after=timezone.now() - timedelta(minutes=2),
+    )
+    [entry] = [e for e in operator.get(page(payment)).context["antom_timeline"] if e.kind == "status"]
+    assert ("signals not sent yet", "payment_status_changed, payment_authorized") in entry.details
+    assert entry.problem
+
+
 def test_the_page_costs_the_same_queries_for_a_short_or_long_history(operator: Client) -> None:
     from django.contrib.auth.models import User
     from django.db import connection
