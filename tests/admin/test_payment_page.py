@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from antom_django.models import Capture, Payment, PaymentEvent, Refund
 from antom_django.sandbox import SandboxServer
-from tests.domain.helpers import make_payment
+from tests.domain.helpers import make_payment, unsent_authorization
 
 from .conftest import ACTION_PERMISSIONS, page, version
 
@@ -125,18 +125,8 @@ def test_timeline_shows_notifications_with_their_verification(operator: Client) 
 
 
 def test_timeline_shows_signals_a_dead_process_left_unsent(operator: Client) -> None:
-    from antom_django.models import Source
-
     payment = make_payment(P.AUTHORIZED)
-    PaymentEvent.objects.create(
-        payment=payment,
-        kind=PaymentEvent.Kind.STATUS,
-        source=Source.POLL,
-        from_status=P.PENDING,
-        to_status=P.AUTHORIZED,
-        signals="payment_status_changed,payment_authorized",
-        signal_after=timezone.now() - timedelta(minutes=2),
-    )
+    unsent_authorization(payment, timedelta(minutes=-2))
     [entry] = [e for e in operator.get(page(payment)).context["antom_timeline"] if e.kind == "status"]
     assert ("signals not sent yet", "payment_status_changed, payment_authorized") in entry.details
     assert entry.problem

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import responses
 
 from antom_django import signals
 from antom_django.client.api import CANCEL, CAPTURE, CREATE_PAYMENT_SESSION, INQUIRY_PAYMENT, REFUND, sandbox_path
-from antom_django.models import Capture, Notification, Payment, Refund
+from antom_django.models import Capture, Notification, Payment, PaymentEvent, Refund, Source
 from tests.client.helpers import GATEWAY, result, signed_headers
 
 SIGNALS = {
@@ -194,3 +195,19 @@ def _echo(operation: str, id_prefix: str, when: str, status: str) -> Callable[[d
         return data
 
     return build
+
+
+def unsent_authorization(payment: Payment, due_in: timedelta) -> PaymentEvent:
+    """The PENDING → AUTHORIZED event of ``payment`` with its two signals still in the outbox, the sweep's turn
+    ``due_in`` from now (negative: a process died, and no sweep has sent them)."""
+    from django.utils import timezone
+
+    return PaymentEvent.objects.create(
+        payment=payment,
+        kind=PaymentEvent.Kind.STATUS,
+        source=Source.NOTIFICATION,
+        from_status=Payment.Status.PENDING,
+        to_status=Payment.Status.AUTHORIZED,
+        signals="payment_status_changed,payment_authorized",
+        signal_after=timezone.now() + due_in,
+    )

@@ -15,9 +15,10 @@ from django.utils import timezone
 
 from antom_django import services, signals
 from antom_django.client import Amount, AntomOutcomeUnknown
-from antom_django.models import Capture, Notification, Payment, PaymentEvent, Refund, Source
+from antom_django.models import Capture, Notification, Payment, PaymentEvent, Refund
 from antom_django.sandbox import SandboxServer
 from tests.api.test_unknown_outcomes import fault
+from tests.domain.helpers import unsent_authorization
 
 from .helpers import SAMPLE_FILES, SAMPLES, capture, grant, payment, refund
 
@@ -214,15 +215,7 @@ def test_signals_left_unsent_are_listed_and_sent_once(operator: Client) -> None:
         sent.append((kwargs["signal"], event.pk))
 
     owner = payment("pay_unsent", 4200, status=P.AUTHORIZED)
-    event = PaymentEvent.objects.create(
-        payment=owner,
-        kind=PaymentEvent.Kind.STATUS,
-        source=Source.NOTIFICATION,
-        from_status=P.PENDING,
-        to_status=P.AUTHORIZED,
-        signals="payment_status_changed,payment_authorized",
-        signal_after=timezone.now() + timedelta(seconds=30),  # its process may still be sending
-    )
+    event = unsent_authorization(owner, timedelta(seconds=30))  # its process may still be sending
     assert "pay_unsent" not in text(operator.get(URL)).split('id="signals"')[1]
     PaymentEvent.objects.filter(pk=event.pk).update(signal_after=timezone.now() - timedelta(minutes=5))
     page = text(operator.get(URL)).split('id="signals"')[1]
