@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,8 +13,9 @@ from django.test import Client
 
 from antom_django.admin.actions import OPERATIONS
 from antom_django.admin.reconcile import EXPORT, RESOLUTIONS, VIEW
-from antom_django.models import Capture, Notification, Payment, Refund
+from antom_django.models import Capture, Notification, Payment, PaymentEvent, Refund
 from tests.api.conftest import make_payment
+from tests.domain.helpers import unsent_authorization
 
 RECONCILE = "/admin/antom_django/payment/reconcile/"
 
@@ -44,7 +46,8 @@ def rows(db: None) -> dict[str, Any]:
     capture = Capture.objects.create(payment=payment, capture_request_id="cap-1", amount=100, currency="SGD")
     refund = Refund.objects.create(payment=payment, refund_request_id="ref-1", amount=100, currency="SGD")
     notification = Notification.objects.create(body="{}", client_id="SANDBOX_X")
-    return {"payment": payment, "capture": capture, "refund": refund, "notification": notification}
+    event = unsent_authorization(payment, timedelta(minutes=-5))  # its signals wait for a sweep or a person
+    return {"payment": payment, "capture": capture, "refund": refund, "notification": notification, "event": event}
 
 
 def refused(client: Client, url: str, data: dict[str, str]) -> None:
@@ -73,7 +76,7 @@ def test_reconciliation_pages_and_resolutions(rows: dict[str, Any]) -> None:
     for path in ("", "check/", "report/"):
         refused(everything_but(VIEW), RECONCILE + path, {})
     refused(everything_but(EXPORT), RECONCILE + "export/", {})
-    targets = {Payment: rows["payment"], Capture: rows["capture"], Refund: rows["refund"]}
+    targets = {Payment: rows["payment"], Capture: rows["capture"], Refund: rows["refund"], PaymentEvent: rows["event"]}
     for slug, resolution in RESOLUTIONS.items():
         pk = targets[resolution.model].pk
         refused(everything_but(resolution.permission), f"{RECONCILE}{slug}/{pk}/", {})
