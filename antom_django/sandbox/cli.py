@@ -12,12 +12,11 @@ from typing import Any, TextIO
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from antom_django.client.errors import KeyFormatError
-from antom_django.client.keys import public_pem
 
 from .config import DEFAULT_CLIENT_ID, SandboxConfig
 from .faults import Faults
 from .keyarg import load_merchant_public_key
-from .server import MERCHANT_KEY_FILE, SIMULATOR_KEY_FILE, SandboxServer, load_or_create_key
+from .server import MERCHANT_KEY_FILE, SIMULATOR_KEY_FILE, SandboxServer, load_or_create_key, write_public_key
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, verbose_flag: bool = True) -> None:
@@ -120,7 +119,7 @@ def build_server(
     """Create the server and the ``ANTOM`` settings a shop needs to talk to it."""
     keys_dir = Path(options.keys_dir)
     simulator_key = load_or_create_key(keys_dir / SIMULATOR_KEY_FILE)
-    (keys_dir / "antom_sandbox_public_key.pem").write_bytes(public_pem(simulator_key))
+    write_public_key(keys_dir / "antom_sandbox_public_key.pem", simulator_key)
     server = SandboxServer(host=options.host, port=options.port, config=config_from(options), private_key=simulator_key)
     settings: dict[str, Any] = {"CLIENT_ID": options.client_id}
     given = options.merchant_public_key

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
+import os
 import threading
 import urllib.error
 import urllib.request
@@ -22,6 +24,7 @@ from antom_django.client.keys import (
     load_private_key,
     private_der_b64,
     public_der_b64,
+    public_pem,
     write_private_pem,
 )
 
@@ -84,6 +87,19 @@ def load_or_create_key(path: Path) -> rsa.RSAPrivateKey:
     key = generate_private_key()
     write_private_pem(path, key)
     return key
+
+
+def write_public_key(path: Path, key: rsa.RSAPrivateKey) -> None:
+    """Write the key's public half as PEM (what ``ANTOM_PUBLIC_KEY_FILE`` names). A file that already holds it is
+    left alone, and a new one replaces the old in one rename: a shop starting at the same moment as the simulator
+    (``make demo``) never reads it empty or half-written."""
+    data = public_pem(key)
+    with contextlib.suppress(OSError):
+        if path.read_bytes() == data:
+            return
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_bytes(data)
+    os.replace(partial, path)
 
 
 class SandboxServer:

@@ -55,3 +55,22 @@ def test_a_missing_key_file_check_says_which_command_writes_it(tmp_path: Path) -
         hints = {m.id: m.hint for m in check_settings()}
     assert "python manage.py antom_keys --out keys/" in hints["antom_django.E004"]
     assert "python manage.py antom_sandbox --init" in hints["antom_django.E005"]
+
+
+def test_the_public_key_file_is_never_seen_empty(tmp_path: Path) -> None:
+    """The simulator writes it at every start while a shop may be reading it (``make demo`` starts both at once):
+    the same key leaves the file untouched, and a new one replaces it whole, by a rename."""
+    from antom_django.client.keys import generate_private_key, public_pem
+    from antom_django.sandbox.server import write_public_key
+
+    path = tmp_path / "antom_sandbox_public_key.pem"
+    key = generate_private_key()
+    write_public_key(path, key)
+    first = path.stat()
+    write_public_key(path, key)
+    assert (path.stat().st_ino, path.stat().st_mtime_ns) == (first.st_ino, first.st_mtime_ns), "not rewritten"
+    other = generate_private_key()
+    write_public_key(path, other)
+    assert path.read_bytes() == public_pem(other)
+    assert path.stat().st_ino != first.st_ino, "replaced by a rename, not truncated in place"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name], "no partial file left"

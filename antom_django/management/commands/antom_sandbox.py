@@ -15,11 +15,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from antom_django.client.errors import ConfigurationError
-from antom_django.client.keys import public_der_b64, public_pem
+from antom_django.client.keys import public_der_b64
 from antom_django.conf import antom_settings
 from antom_django.sandbox.cli import add_arguments, banner, build_server
 from antom_django.sandbox.config import DEFAULT_CLIENT_ID
-from antom_django.sandbox.server import SIMULATOR_KEY_FILE, load_or_create_key
+from antom_django.sandbox.server import SIMULATOR_KEY_FILE, load_or_create_key, write_public_key
 
 DEFAULT_KEYS_DIR = ".antom-sandbox"
 PUBLIC_KEY_FILE = "antom_sandbox_public_key.pem"  # the name the simulator writes its public half under
@@ -75,7 +75,7 @@ class Command(BaseCommand):
         existed = private_path.exists()
         try:
             key = load_or_create_key(private_path)
-            public_path.write_bytes(public_pem(key))
+            write_public_key(public_path, key)
         except (ValueError, OSError) as exc:
             raise CommandError(str(exc)) from None
         kept = "kept the existing" if existed else "wrote a new"
