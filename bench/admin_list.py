@@ -20,6 +20,7 @@ created if missing (and then dropped at the end), and emptied before they are fi
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import statistics
@@ -298,8 +299,6 @@ BOUNDED = " (under a LIMIT)"
 def plan(alias: str, sql: str) -> list[str]:
     """The table reads in PostgreSQL's plan for ``sql``: index names, or ``Seq Scan on <table>`` (with
     :data:`BOUNDED` appended when a ``Limit`` node is above it)."""
-    import json
-
     from django.db import connections
 
     if "antom_django_" not in sql or sql.startswith("EXPLAIN"):  # (a count's estimate is itself an EXPLAIN)

@@ -972,6 +972,8 @@ def run(
     settle_seconds = time.monotonic() - settle_started
     code, reconcile_output = reconcile(env, since)
     summarize(report, outcomes, flow, truth, killer, left, code)
+    from antom_django.services.outbox import RESENT
+
     resent = sum(log.read_text(errors="replace").count(RESENT) for log in processes.folder.glob("*.log"))
     report.add("Signals", "transitions whose signals a sweep sent (their process was killed first)", resent)
     report.add("Time (s)", "flow", f"{flow_seconds:.0f}")
@@ -992,10 +994,6 @@ def run(
         f"{len(errors)} bench errors"
     )
     return 1 if bad else 0
-
-
-RESENT = "were not sent by the process that recorded them"
-"""What :func:`antom_django.services.outbox.resend` logs (WARNING) for each event whose signals it sends."""
 
 
 def summarize(

@@ -26,6 +26,9 @@ from .rows import update_row
 
 logger = logging.getLogger("antom_django.signals")
 
+RESENT = "were not sent by the process that recorded them"
+"""Part of the WARNING :func:`resend` logs for each event whose signals it sends (the chaos suite counts them)."""
+
 
 def resend_after() -> timedelta:
     """How long unsent signals wait before the sweep sends them (their process is presumed dead by then)."""
@@ -105,7 +108,7 @@ def resend(*, limit: int = 500, now: datetime | None = None, pk: int | None = No
         if not claimed.update(signal_after=now + resend_after()):
             continue  # another sweep has it, or its process sent it meanwhile
         logger.warning(
-            "payment event %s: signals %s were not sent by the process that recorded them; sending them now",
+            "payment event %s: signals %s " + RESENT + "; sending them now",
             event.pk,
             event.signals,
         )

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from antom_django.client import AntomClient
+from tests.example import SHOP_ENVIRONMENT as SHOP_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "example_project"
@@ -36,22 +37,7 @@ SETTLE_DELAY = 6.0
 
 LOCAL_STATE = {"keys", ".broker", "static"}
 
-SHOP_ENVIRONMENT = (
-    "DATABASE_URL",
-    "CELERY_BROKER_URL",
-    "SHOP_URL",
-    "SHOP_SDK_URL",
-    "SHOP_SDK_ENVIRONMENT",
-    "ANTOM_GATEWAY_URL",
-    "ANTOM_CLIENT_ID",
-    "ANTOM_KEYS_DIR",
-    "ANTOM_PUBLIC_KEY_FILE",
-    "ANTOM_AUTO_CAPTURE",
-    "ANTOM_NOTIFY_APPLY",
-    "DJANGO_DEBUG",
-    "DJANGO_SECRET_KEY",
-    "DJANGO_SETTINGS_MODULE",
-)
+SHOP_ENVIRONMENT = (*SHOP_VARIABLES, "DJANGO_SETTINGS_MODULE")
 """What the shop reads from the environment: none of it is inherited from the test run."""
 
 

@@ -9,28 +9,14 @@ from types import ModuleType
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from tests.example import SHOP_ENVIRONMENT
 from tests.processes import ROOT
 
 EXAMPLE = ROOT / "example_project"
-NAMES = [
-    "DATABASE_URL",
-    "CELERY_BROKER_URL",
-    "SHOP_URL",
-    "ANTOM_GATEWAY_URL",
-    "ANTOM_CLIENT_ID",
-    "ANTOM_KEYS_DIR",
-    "ANTOM_PUBLIC_KEY_FILE",
-    "ANTOM_AUTO_CAPTURE",
-    "ANTOM_NOTIFY_APPLY",
-    "SHOP_SDK_URL",
-    "SHOP_SDK_ENVIRONMENT",
-    "DJANGO_DEBUG",
-    "DJANGO_SECRET_KEY",
-]
 
 
 def load(monkeypatch: pytest.MonkeyPatch, **env: str) -> ModuleType:
-    for name in NAMES:
+    for name in SHOP_ENVIRONMENT:
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
